@@ -1,0 +1,32 @@
+"""Test configuration: point the loaders at the project's shared benchmark data.
+
+``SKDISTILL_DATA`` is set here (test configuration), never in library code: the
+library itself must work with the bundled copies and user-supplied folders only.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
+
+if "SKDISTILL_DATA" not in os.environ and SHARED_DATA.is_dir():
+    os.environ["SKDISTILL_DATA"] = str(SHARED_DATA)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The shared data folder. Absent: a skip on a user's machine, a failure in CI."""
+    if not SHARED_DATA.is_dir():
+        message = f"shared benchmark data not found at {SHARED_DATA}"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    # No test may write to (or read a stale file from) the user's real cache.
+    monkeypatch.setenv("SKDISTILL_CACHE", str(tmp_path_factory.getbasetemp() / "skdistill-cache"))
