@@ -1,0 +1,13 @@
+"""Pure-torch forecasting modules: the DMLP student, the iTransformer teacher and shared layers.
+
+Every forecaster takes ``(window_length, horizon, n_channels, ...)``, maps a standardised window
+``x`` of shape ``(B, L, C)`` to predictions ``(B, H, C)`` in ``forward``, returns
+``(pred, feature)`` with a per-channel feature ``(B, C, feature_dim)`` from the same pass in
+``forward_features``, and exposes the int attribute ``feature_dim``.
+"""
+
+from .dmlp import DMLP, FeatureRegressor
+from .itransformer import ITransformer
+from .layers import MeanNorm, MovingAverage, RevIN
+
+__all__ = ["DMLP", "FeatureRegressor", "ITransformer", "MeanNorm", "MovingAverage", "RevIN"]

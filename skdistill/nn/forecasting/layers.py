@@ -1,0 +1,189 @@
+"""Shared layers for the forecasting modules: series decomposition and per-sample normalisation.
+
+All tensors use the ``(batch, time, channels)`` layout unless stated otherwise.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["MeanNorm", "MovingAverage", "RevIN"]
+
+
+def _check_positive_int(value: object, name: str) -> int:
+    """Return ``value`` as an int, or raise a ValueError naming the parameter."""
+    # bool is an Integral subclass; True as a width is almost surely a mistake.
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _check_choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``allowed``, else raise a ValueError naming the parameter."""
+    if not isinstance(value, str) or value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+    return value
+
+
+def _check_forecast_input(x: torch.Tensor, window_length: int, n_channels: int) -> None:
+    """Check that ``x`` is a ``(B, window_length, n_channels)`` tensor.
+
+    A wrong layout would otherwise surface as an opaque matmul shape error deep inside the model
+    (or, worse, silently run when L happens to equal C).
+    """
+    if x.ndim != 3 or x.shape[1] != window_length or x.shape[2] != n_channels:
+        raise ValueError(
+            f"expected input of shape (batch, window_length={window_length}, "
+            f"n_channels={n_channels}), got {tuple(x.shape)}"
+        )
+
+
+class MovingAverage(nn.Module):
+    """Seasonal-trend decomposition by a moving average over time (Autoformer's ``series_decomp``).
+
+    ``trend`` is the mean over a sliding window of ``kernel_size`` steps (stride 1); the series
+    is padded by repeating its first and last value so that ``trend`` has the input's length.
+    ``seasonal = x - trend``.
+
+    Parameters
+    ----------
+    kernel_size : int
+        Window length of the moving average (>= 1). For odd ``kernel_size`` the window is
+        centred and ``(kernel_size - 1) // 2`` values are repeated at each end (12 for the
+        default 25 of DMLP). For even ``kernel_size`` one more value is repeated at the end than
+        at the start, so the output length is still the input length; the window is then
+        centred half a step to the right.
+
+    Notes
+    -----
+    Input ``x`` has shape ``(B, L, C)``; ``forward`` returns ``(seasonal, trend)``, both
+    ``(B, L, C)``. The layer has no parameters.
+    """
+
+    def __init__(self, kernel_size: int = 25) -> None:
+        super().__init__()
+        self.kernel_size = _check_positive_int(kernel_size, "kernel_size")
+        self._pad_front = (self.kernel_size - 1) // 2
+        self._pad_back = self.kernel_size // 2
+
+    def trend(self, x: torch.Tensor) -> torch.Tensor:
+        """Moving-average trend of ``x`` (B, L, C), same shape."""
+        if x.ndim != 3:
+            raise ValueError(
+                f"expected a (batch, time, channels) tensor, got shape {tuple(x.shape)}"
+            )
+        if self.kernel_size == 1:
+            return x
+        front = x[:, :1, :].expand(-1, self._pad_front, -1)
+        back = x[:, -1:, :].expand(-1, self._pad_back, -1)
+        padded = torch.cat([front, x, back], dim=1)
+        # avg_pool1d pools over the last axis, so put time last and back again.
+        return F.avg_pool1d(padded.transpose(1, 2), self.kernel_size, stride=1).transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Return ``(seasonal, trend)`` of ``x`` (B, L, C)."""
+        trend = self.trend(x)
+        return x - trend, trend
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}"
+
+
+class MeanNorm(nn.Module):
+    """Subtract the per-sample, per-channel mean over time, and add it back to the output.
+
+    This is the "non-stationary" normalisation of the reference DMLP (no division by the
+    standard deviation). A model that wraps its computation in ``normalize``/``denormalize``
+    becomes exactly translation-equivariant: adding a constant to every input value of a
+    channel adds the same constant to every prediction of that channel.
+
+    Notes
+    -----
+    ``normalize`` stores the mean of its last input; ``denormalize`` uses it, so the two calls
+    must bracket a single forward pass. The mean is detached, as in the reference code: it
+    changes no parameter gradient, only the gradient with respect to the input.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mean: torch.Tensor | None = None
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Centre ``x`` (B, T, C) over time and remember the mean (B, 1, C)."""
+        self._mean = x.mean(dim=1, keepdim=True).detach()
+        return x - self._mean
+
+    def denormalize(self, y: torch.Tensor) -> torch.Tensor:
+        """Add the remembered mean back to ``y`` (B, T', C)."""
+        if self._mean is None:
+            raise RuntimeError("MeanNorm.denormalize called before normalize")
+        return y + self._mean
+
+
+class RevIN(nn.Module):
+    """Reversible instance normalisation (Kim et al., 2022) with a learnable per-channel affine map.
+
+    ``normalize`` standardises every (sample, channel) series over time and then applies
+    ``weight * x + bias``; ``denormalize`` inverts both steps on the model output.
+
+    Parameters
+    ----------
+    n_channels : int
+        Number of channels C (size of the last axis).
+    eps : float, default=1e-5
+        Added to the variance before the square root, and (squared) to the affine weight
+        before dividing by it, so that constant series and a zero weight stay finite.
+    affine : bool, default=True
+        Learn a per-channel scale ``weight`` (init 1) and shift ``bias`` (init 0).
+
+    Notes
+    -----
+    The standard deviation is the population one (``unbiased=False``). Statistics are those of
+    the last ``normalize`` call and are detached, as in the reference implementation.
+    """
+
+    def __init__(self, n_channels: int, eps: float = 1e-5, affine: bool = True) -> None:
+        super().__init__()
+        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        if not isinstance(eps, numbers.Real) or not eps > 0:
+            raise ValueError(f"eps must be a positive float, got {eps!r}")
+        self.eps = float(eps)
+        self.affine = bool(affine)
+        if self.affine:
+            self.weight = nn.Parameter(torch.ones(self.n_channels))
+            self.bias = nn.Parameter(torch.zeros(self.n_channels))
+        self._mean: torch.Tensor | None = None
+        self._std: torch.Tensor | None = None
+
+    def _check_channels(self, x: torch.Tensor) -> None:
+        if x.ndim != 3 or x.shape[-1] != self.n_channels:
+            raise ValueError(
+                f"expected a (batch, time, n_channels={self.n_channels}) tensor, "
+                f"got shape {tuple(x.shape)}"
+            )
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        """Standardise ``x`` (B, T, C) per sample and channel, then apply the affine map."""
+        self._check_channels(x)
+        self._mean = x.mean(dim=1, keepdim=True).detach()
+        self._std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + self.eps).detach()
+        x = (x - self._mean) / self._std
+        if self.affine:
+            x = x * self.weight + self.bias
+        return x
+
+    def denormalize(self, y: torch.Tensor) -> torch.Tensor:
+        """Invert ``normalize`` on ``y`` (B, T', C) with the statistics of the last input."""
+        if self._mean is None or self._std is None:
+            raise RuntimeError("RevIN.denormalize called before normalize")
+        self._check_channels(y)
+        if self.affine:
+            y = (y - self.bias) / (self.weight + self.eps * self.eps)
+        return y * self._std + self._mean
+
+    def extra_repr(self) -> str:
+        return f"n_channels={self.n_channels}, eps={self.eps}, affine={self.affine}"
