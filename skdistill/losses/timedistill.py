@@ -291,6 +291,9 @@ class TimeDistillLoss(torch.nn.Module):
         Include the supervised MSE against the ground truth.
     reduction : {"mean", "batchmean"}, default="mean"
         Reduction of the multi-period KL (see :func:`multiperiod_kl`).
+    pred_period : bool, default=True
+        Include the multi-period part at the prediction level (a one-step forecast has no
+        spectrum besides DC, so forecasters switch it off for a horizon of 1).
     check_finite : bool, default=True
         Raise ``FloatingPointError`` when the total is NaN or infinite. Costs one host-device
         synchronisation per call on accelerators; set False to skip.
@@ -322,6 +325,7 @@ class TimeDistillLoss(torch.nn.Module):
         use_supervised: bool = True,
         reduction: str = "mean",
         check_finite: bool = True,
+        pred_period: bool = True,
     ) -> None:
         super().__init__()
         self.alpha = _check_weight(alpha, "alpha")
@@ -333,6 +337,7 @@ class TimeDistillLoss(torch.nn.Module):
         self.use_supervised = bool(use_supervised)
         self.reduction = _check_reduction(reduction)
         self.check_finite = bool(check_finite)
+        self.pred_period = bool(pred_period)
         if not (self.use_supervised or self.pred_active or self.feat_active):
             raise ValueError(
                 "TimeDistillLoss has no active term: enable use_supervised, or set alpha > 0 or "
@@ -353,7 +358,7 @@ class TimeDistillLoss(torch.nn.Module):
         self, student: Tensor, teacher: Tensor, dim: int, prefix: str
     ) -> dict[str, Tensor]:
         terms = {}
-        if self.use_period:
+        if self.use_period and (prefix != "pred" or self.pred_period):
             terms[f"{prefix}_period"] = multiperiod_kl(
                 student, teacher, temperature=self.temperature, dim=dim, reduction=self.reduction
             )

@@ -1,0 +1,317 @@
+"""TimeDistill as an sktime forecaster: a heavy teacher distilled into the DMLP student."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
+
+from skdistill._validation import check_choice, check_float, check_int
+from skdistill.forecasting._base import BaseDeepForecaster
+from skdistill.forecasting._mlp import MLPForecaster
+from skdistill.nn.forecasting import FeatureRegressor
+from skdistill.training.teacher import cache_nbytes, compute_teacher_outputs
+from skdistill.training.windows import SlidingWindowDataset
+
+_MB = 2**20
+
+
+class DistilledMLPForecaster(MLPForecaster):
+    """TimeDistill (Ni et al., 2025): distil a heavy forecaster into a small MLP.
+
+    The teacher is fitted first (or used as is when already fitted) and frozen. The DMLP
+    student is trained on the same windows with
+
+    ``MSE(Ys, Y) + alpha * (period + scale)(Ys, Yt) + beta * (period + scale)(Hs, R(Ht))``
+
+    where *scale* matches the two signals after repeated 2x average pooling, *period* matches
+    their amplitude spectra as sharp softmax distributions (KL), ``Yt`` and ``Ht`` are the
+    teacher's predictions and hidden features and ``R`` is a small regressor trained with the
+    student and discarded after training. The teacher's outputs for the fixed training windows
+    are computed once and cached (within ``teacher_cache_mb``; above it the teacher runs per
+    batch, with the same loss). Only the student runs at prediction time.
+
+    Parameters
+    ----------
+    teacher : sktime forecaster or None
+        The heavy forecaster. Unfitted: cloned into ``teacher_`` and fitted on the same ``y``
+        inside ``fit`` (leak-free under ``evaluate``). Fitted: used as is. Forecasters of this
+        package give predictions and features; any other sktime forecaster gives predictions
+        only (``beta`` is then forced to 0 with a warning). Required at fit time.
+    window_length, hidden_size, moving_avg, norm
+        The student, as in :class:`MLPForecaster`.
+    alpha : float, default=1.0
+        Weight of prediction-level distillation.
+    beta : float, default=1.0
+        Weight of feature-level distillation.
+    temperature : float, default=0.5
+        Softmax temperature of the multi-period term.
+    n_scales : int, default=3
+        Pooling steps of the multi-scale term (scales 1, 1/2, 1/4, 1/8).
+    use_scale, use_period, use_supervised : bool, default=True
+        Switch the multi-scale part, the multi-period part and the supervised term (the
+        published ablations).
+    kl_reduction : {"mean", "batchmean"}, default="mean"
+        "mean" divides the KL by every element (the reference code); "batchmean" is the
+        per-distribution KL, H/2 times larger.
+    teacher_cache_mb : float, default=1024
+        Memory budget of the cached teacher outputs; above it the teacher runs per batch.
+    student : {"dmlp"}, default="dmlp"
+        The light architecture distilled into.
+    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose
+        As for :class:`MLPForecaster`.
+
+    Attributes
+    ----------
+    teacher_ : sktime forecaster
+        The fitted teacher.
+    history_ : skorch.History
+        Per epoch: ``train_loss`` (the objective), ``valid_loss`` (plain MSE), and each active
+        term: ``train_sup``, ``train_pred_scale``, ``train_pred_period``, ``train_feat_scale``,
+        ``train_feat_period``.
+    alpha_, beta_ : float
+        The weights used (``beta_`` is 0 for prediction-only teachers).
+    teacher_cached_ : bool
+        Whether teacher outputs were cached (else computed per batch).
+
+    Examples
+    --------
+    >>> from skdistill.forecasting import DistilledMLPForecaster, ITransformerForecaster
+    >>> from skdistill.datasets import load_ltsf
+    >>> y = load_ltsf("ETTh1").iloc[:600]
+    >>> teacher = ITransformerForecaster(window_length=96, d_model=16, d_ff=16, n_heads=2,
+    ...                                  max_epochs=1, random_state=0)
+    >>> student = DistilledMLPForecaster(teacher, window_length=96, hidden_size=32,
+    ...                                  alpha=2.0, beta=2.0, max_epochs=2, random_state=0)
+    >>> student.fit(y, fh=range(1, 25)).predict().shape
+    (24, 7)
+    >>> "train_feat_period" in student.history_[-1]
+    True
+    """
+
+    def __init__(
+        self,
+        teacher=None,
+        window_length: int = 720,
+        hidden_size: int = 512,
+        moving_avg: int = 25,
+        norm: str = "mean",
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        temperature: float = 0.5,
+        n_scales: int = 3,
+        use_scale: bool = True,
+        use_period: bool = True,
+        use_supervised: bool = True,
+        kl_reduction: str = "mean",
+        teacher_cache_mb: float = 1024,
+        student: str = "dmlp",
+        max_epochs: int = 100,
+        batch_size: int = 32,
+        lr: float = 0.01,
+        patience: int | None = 5,
+        validation_size: float | int | None = 0.2,
+        device: str = "cpu",
+        random_state: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.teacher = teacher
+        self.alpha = alpha
+        self.beta = beta
+        self.temperature = temperature
+        self.n_scales = n_scales
+        self.use_scale = use_scale
+        self.use_period = use_period
+        self.use_supervised = use_supervised
+        self.kl_reduction = kl_reduction
+        self.teacher_cache_mb = teacher_cache_mb
+        self.student = student
+        super().__init__(
+            window_length=window_length,
+            hidden_size=hidden_size,
+            moving_avg=moving_avg,
+            norm=norm,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            lr=lr,
+            patience=patience,
+            validation_size=validation_size,
+            device=device,
+            random_state=random_state,
+            verbose=verbose,
+        )
+
+    def fit(self, y, X=None, fh=None, teacher=None):
+        """Fit the teacher (if unfitted) and distil it into the student.
+
+        ``fit(y, fh=..., teacher=t)`` equals ``set_params(teacher=t)`` then ``fit(y, fh=...)``.
+        """
+        if teacher is not None:
+            # sktime's fit resets private state: the teacher must live in the parameter.
+            self.set_params(teacher=teacher)
+        return super().fit(y, X=X, fh=fh)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_float(self.alpha, "alpha")
+        check_float(self.beta, "beta")
+        check_float(self.temperature, "temperature", strict=True)
+        check_int(self.n_scales, "n_scales", minimum=0)
+        check_choice(self.kl_reduction, "kl_reduction", ("mean", "batchmean"))
+        check_float(self.teacher_cache_mb, "teacher_cache_mb")
+        check_choice(self.student, "student", ("dmlp",))
+        for name in ("use_scale", "use_period", "use_supervised"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}.")
+        if self.teacher is None:
+            raise ValueError(
+                "DistilledMLPForecaster needs a teacher: pass teacher=<an sktime forecaster> "
+                "(e.g. ITransformerForecaster()). To train the student alone use MLPForecaster."
+            )
+        if isinstance(self.teacher, list | tuple):
+            raise ValueError(
+                "a list of teachers is not supported yet; pass a single sktime forecaster."
+            )
+        if not isinstance(self.teacher, BaseForecaster):
+            raise TypeError(
+                "teacher must be an sktime forecaster (e.g. ITransformerForecaster() or any "
+                f"sktime BaseForecaster); got {type(self.teacher).__name__}."
+            )
+        if self.n_scales and self.use_scale and 2**self.n_scales > self.hidden_size:
+            raise ValueError(
+                f"n_scales={self.n_scales} pools the hidden axis {self.n_scales} times: "
+                f"hidden_size={self.hidden_size} must be >= {2**self.n_scales}."
+            )
+
+    def _criterion_kwargs(self) -> dict:
+        return {
+            "alpha": self.alpha_,
+            "beta": self.beta_,
+            "temperature": float(self.temperature),
+            "n_scales": int(self.n_scales),
+            "use_scale": bool(self.use_scale),
+            "use_period": bool(self.use_period),
+            "use_supervised": bool(self.use_supervised),
+            "reduction": self.kl_reduction,
+            # A one-step forecast has no spectrum besides DC: no prediction-level period term.
+            "pred_period": self.horizon_ >= 2,
+        }
+
+    # --- the teacher's side --------------------------------------------------------------
+    def _fit_teacher(self, y, horizon: int):
+        teacher = self.teacher
+        if teacher.is_fitted:
+            return teacher
+        teacher = teacher.clone()
+        teacher.fit(y, fh=ForecastingHorizon(np.arange(1, horizon + 1), is_relative=True))
+        return teacher
+
+    def _distillation(self, ctx: dict) -> dict:
+        y, L, H = ctx["y"], int(self.window_length), self.horizon_
+        if self.n_scales and self.use_scale and 2**self.n_scales > H:
+            raise ValueError(
+                f"n_scales={self.n_scales} pools the forecast {self.n_scales} times: the horizon "
+                f"({H}) must be >= {2**self.n_scales}; lower n_scales."
+            )
+        self.teacher_ = self._fit_teacher(y, H)
+        self.alpha_ = float(self.alpha)
+        self.beta_ = float(self.beta)
+        train = SlidingWindowDataset(ctx["series"], L, H, starts=ctx["train_starts"])
+        if isinstance(self.teacher_, BaseDeepForecaster):
+            return self._deep_teacher(train, ctx)
+        if self.beta_ > 0:
+            warnings.warn(
+                f"{type(self.teacher_).__name__} exposes no hidden features: feature-level "
+                "distillation is off (beta forced to 0). Use a forecaster of skdistill as the "
+                "teacher for both levels.",
+                UserWarning,
+                stacklevel=4,
+            )
+            self.beta_ = 0.0
+        self.teacher_cached_ = True
+        preds = self._generic_teacher_predictions(y, ctx["train_starts"], L, H)
+        return {"extras": {"teacher_pred": torch.as_tensor(preds, dtype=torch.float32)}}
+
+    def _deep_teacher(self, train: SlidingWindowDataset, ctx: dict) -> dict:
+        t = self.teacher_
+        if list(t.columns_) != list(self.columns_):
+            raise ValueError(
+                f"the teacher was fitted on columns {list(t.columns_)} but y has "
+                f"{list(self.columns_)}; fit the teacher on the same columns (or pass it unfitted)."
+            )
+        if t.horizon_ < self.horizon_:
+            raise ValueError(
+                f"the teacher was fitted for {t.horizon_} steps ahead, the student needs "
+                f"{self.horizon_}; refit the teacher with fh reaching {self.horizon_} (or pass "
+                "it unfitted)."
+            )
+        if int(t.window_length) > int(self.window_length):
+            raise ValueError(
+                f"the teacher's window_length={t.window_length} is longer than the student's "
+                f"{self.window_length}: the student's windows cannot feed it. Use a teacher with "
+                "window_length <= the student's."
+            )
+        adapter = t._as_teacher(self.scaler_mean_, self.scaler_scale_, self.horizon_)
+        feature_dim = adapter.teacher.feature_dim
+        use_feat = self.beta_ > 0 and (self.use_scale or self.use_period)
+        regressor = FeatureRegressor(feature_dim, int(self.hidden_size)) if use_feat else None
+        n_bytes = cache_nbytes(
+            len(train), self.horizon_, self.n_channels_, feature_dim if use_feat else None
+        )
+        self.teacher_cached_ = n_bytes <= float(self.teacher_cache_mb) * _MB
+        out = {"regressor": regressor}
+        if self.teacher_cached_:
+            out["extras"] = compute_teacher_outputs(
+                adapter, train.contexts(256), with_features=use_feat, device=ctx["device"]
+            )
+        else:
+            if self.verbose:
+                print(
+                    f"teacher cache would take {n_bytes / _MB:.0f} MB > teacher_cache_mb="
+                    f"{self.teacher_cache_mb}: running the teacher per batch."
+                )
+            out["teacher_module"] = adapter
+        return out
+
+    def _generic_teacher_predictions(self, y, starts: np.ndarray, L: int, H: int) -> np.ndarray:
+        """Forecasts of a non-skdistill teacher for every training window (standardised).
+
+        A copy of the teacher is fitted on the first window's context and walked forward one
+        row at a time with ``update(update_params=False)``: one update and one predict per
+        window, never a refit.
+        """
+        fh = ForecastingHorizon(np.arange(1, H + 1), is_relative=True)
+        walker = self.teacher_.clone()
+        first = int(starts[0]) if len(starts) else 0
+        walker.fit(y.iloc[first : first + L], fh=fh)
+        preds = np.empty((len(starts), H, self.n_channels_))
+        for i, s in enumerate(starts):
+            s = int(s)
+            if i:
+                walker.update(y.iloc[s + L - 1 : s + L], update_params=False)
+            forecast = walker.predict(fh)
+            preds[i] = np.asarray(forecast.reindex(columns=y.columns), dtype=np.float64)
+            if self.verbose and (i + 1) % 1000 == 0:
+                print(f"teacher forecasts: {i + 1}/{len(starts)} windows")
+        if not np.isfinite(preds).all():
+            raise FloatingPointError("the teacher's forecasts contain NaN or infinite values.")
+        return (preds - self.scaler_mean_) / self.scaler_scale_
+
+    @classmethod
+    def get_test_params(cls, parameter_set: str = "default"):
+        """Cheap parameter sets for sktime's estimator checks (tiny package and generic teachers)."""
+        from sktime.forecasting.naive import NaiveForecaster
+
+        tiny_teacher = MLPForecaster(
+            window_length=8, hidden_size=8, moving_avg=3, max_epochs=1, validation_size=None,
+            random_state=0,
+        )
+        return [
+            {"teacher": tiny_teacher, "window_length": 8, "hidden_size": 8, "moving_avg": 3,
+             "n_scales": 0, "max_epochs": 2, "validation_size": None, "random_state": 0},
+            {"teacher": NaiveForecaster(strategy="last"), "window_length": 6, "hidden_size": 4,
+             "moving_avg": 3, "beta": 0.0, "n_scales": 0, "max_epochs": 1, "batch_size": 8,
+             "validation_size": None, "random_state": 1},
+        ]

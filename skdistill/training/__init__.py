@@ -1,0 +1,1 @@
+"""The skorch training layer (knows nothing of sktime)."""

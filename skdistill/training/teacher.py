@@ -1,0 +1,95 @@
+"""Frozen teachers seen from the student's side, and the teacher-output cache.
+
+The teacher is frozen and deterministic in eval mode, so its outputs for the fixed
+training windows can be computed once and reused every epoch: the same loss as
+running it on every batch (the reference's way) for a fraction of the compute.
+When the cache would exceed its memory budget the net runs the teacher per batch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+
+class TeacherAdapter(nn.Module):
+    """Run a teacher module on contexts standardised with the *student's* scaler.
+
+    The teacher may have its own scaler, a shorter look-back and a longer horizon:
+    contexts are mapped to the teacher's scale, cut to its last ``teacher_window``
+    steps, and its prediction is cut to ``horizon`` steps and mapped back.
+
+    Parameters
+    ----------
+    teacher : nn.Module
+        Has ``forward_features(x) -> (prediction, feature)``.
+    student_mean, student_scale, teacher_mean, teacher_scale : array-like of shape (C,)
+        Per-channel standardisation of both sides.
+    teacher_window : int
+        The teacher's look-back.
+    horizon : int
+        Steps the student predicts (<= the teacher's horizon).
+    """
+
+    def __init__(
+        self,
+        teacher: nn.Module,
+        student_mean,
+        student_scale,
+        teacher_mean,
+        teacher_scale,
+        teacher_window: int,
+        horizon: int,
+    ) -> None:
+        super().__init__()
+        self.teacher = teacher
+        as_t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
+        # x_teacher = x_student * gain + shift  (and the inverse for predictions)
+        gain = as_t(student_scale) / as_t(teacher_scale)
+        shift = (as_t(student_mean) - as_t(teacher_mean)) / as_t(teacher_scale)
+        self.register_buffer("gain", gain)
+        self.register_buffer("shift", shift)
+        self.teacher_window = int(teacher_window)
+        self.horizon = int(horizon)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x_t = x[:, -self.teacher_window :] * self.gain + self.shift
+        pred, feat = self.teacher.forward_features(x_t)
+        pred = (pred[:, : self.horizon] - self.shift) / self.gain
+        return pred, feat
+
+
+def cache_nbytes(n_windows: int, horizon: int, n_channels: int, feature_dim: int | None) -> int:
+    """Bytes a float32 cache of predictions (and features) for ``n_windows`` takes."""
+    per = horizon * n_channels + (n_channels * feature_dim if feature_dim else 0)
+    return 4 * n_windows * per
+
+
+@torch.no_grad()
+def compute_teacher_outputs(
+    adapter: nn.Module,
+    contexts,
+    *,
+    with_features: bool,
+    device: str = "cpu",
+) -> dict[str, torch.Tensor]:
+    """Run ``adapter`` over batches of contexts; return CPU tensors ``teacher_pred`` (+ ``teacher_feat``).
+
+    ``contexts`` is an iterable of ``(b, L, C)`` tensors (see
+    :meth:`SlidingWindowDataset.contexts`), so windows are cut one batch at a time.
+    """
+    adapter = adapter.to(device).eval()
+    preds, feats = [], []
+    for batch in contexts:
+        pred, feat = adapter(batch.to(device))
+        preds.append(pred.float().cpu())
+        if with_features:
+            feats.append(feat.float().cpu())
+    out = {"teacher_pred": torch.cat(preds)}
+    if with_features:
+        out["teacher_feat"] = torch.cat(feats)
+    for key, value in out.items():
+        if not torch.isfinite(value).all():
+            raise FloatingPointError(f"the teacher produced non-finite values in {key}.")
+    return out
