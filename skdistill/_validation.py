@@ -65,7 +65,7 @@ def resolve_device(device) -> str:
 def seed_from(random_state) -> int:
     """An int seed for torch from ``random_state`` (None draws one from numpy's global state)."""
     if random_state is None:
-        return int(np.random.randint(0, 2**31 - 1))
+        return int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002 (honours np.random.seed)
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2**31 - 1))
     return check_int(random_state, "random_state", minimum=0)
