@@ -99,7 +99,7 @@ class BaseDeepForecaster(BaseForecaster):
         return {"alpha": 0.0, "beta": 0.0}
 
     def _distillation(self, ctx: dict) -> dict:
-        """Teacher data for training: ``{"extras", "teacher_module", "regressor"}`` (all optional)."""
+        """Teacher data for training: ``{"extras", "teacher", "regressor"}`` (all optional)."""
         return {}
 
     # --- data checks -------------------------------------------------------------------------
@@ -204,7 +204,7 @@ class BaseDeepForecaster(BaseForecaster):
             criterion_kwargs = self._criterion_kwargs()
             net = DistillationNet(
                 StudentWithRegressor(module, dist.get("regressor")),
-                teacher_module=dist.get("teacher_module"),
+                teacher=dist.get("teacher"),
                 **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
                 optimizer=torch.optim.Adam,
                 lr=float(self.lr),
@@ -223,7 +223,7 @@ class BaseDeepForecaster(BaseForecaster):
                 warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
                 net.fit(dataset, None)
         # The teacher is not needed to predict; do not pickle it with the net.
-        net.teacher_module = None
+        net.teacher = None
         self.net_ = net
         self.history_ = net.history
         return self

@@ -12,7 +12,7 @@ from skdistill._validation import check_choice, check_float, check_int
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._mlp import MLPForecaster
 from skdistill.nn.forecasting import FeatureRegressor
-from skdistill.training.teacher import cache_nbytes, compute_teacher_outputs
+from skdistill.training.teacher import FrozenTeacher, cache_nbytes, compute_teacher_outputs
 from skdistill.training.windows import SlidingWindowDataset
 
 _MB = 2**20
@@ -272,7 +272,7 @@ class DistilledMLPForecaster(MLPForecaster):
                     f"teacher cache would take {n_bytes / _MB:.0f} MB > teacher_cache_mb="
                     f"{self.teacher_cache_mb}: running the teacher per batch."
                 )
-            out["teacher_module"] = adapter
+            out["teacher"] = FrozenTeacher(adapter)
         return out
 
     def _generic_teacher_predictions(self, y, starts: np.ndarray, L: int, H: int) -> np.ndarray:

@@ -22,6 +22,7 @@ from skorch.utils import to_tensor
 from torch import nn
 
 from skdistill.losses.timedistill import TimeDistillLoss
+from skdistill.training.teacher import FrozenTeacher
 
 TEACHER_KEYS = ("teacher_pred", "teacher_feat")
 TERM_NAMES = ("sup", "pred_scale", "pred_period", "feat_scale", "feat_period")
@@ -64,7 +65,7 @@ class DistillationNet(NeuralNet):
     ----------
     module : StudentWithRegressor
         Student and optional feature regressor.
-    teacher_module : torch.nn.Module, optional
+    teacher : FrozenTeacher, optional
         Frozen teacher mapping a batch of standardised contexts ``(B, L, C)`` to
         ``(prediction, feature)`` in the student's space. Used when the batch does
         not carry cached teacher outputs (the cache did not fit its memory budget).
@@ -72,11 +73,11 @@ class DistillationNet(NeuralNet):
         Passed to :class:`skorch.NeuralNet` (``criterion__alpha=...`` etc.).
     """
 
-    def __init__(self, module, *args, teacher_module: nn.Module | None = None, **kwargs):
+    def __init__(self, module, *args, teacher: FrozenTeacher | None = None, **kwargs):
         kwargs.setdefault("criterion", TimeDistillLoss)
         kwargs.setdefault("predict_nonlinearity", None)
         super().__init__(module, *args, **kwargs)
-        self.teacher_module = teacher_module
+        self.teacher = teacher
 
     # --- hooks ----------------------------------------------------------------------------
     def infer(self, x, **fit_params):
@@ -114,18 +115,15 @@ class DistillationNet(NeuralNet):
             tp = to_tensor(X["teacher_pred"], device=self.device)
             tf = X.get("teacher_feat")
             return tp, (to_tensor(tf, device=self.device) if tf is not None else None)
-        if self.teacher_module is None:
-            raise RuntimeError("no cached teacher outputs in the batch and no teacher_module set.")
+        if self.teacher is None:
+            raise RuntimeError("no cached teacher outputs in the batch and no teacher set.")
         x = to_tensor(X["x"] if isinstance(X, Mapping) else X, device=self.device)
-        with torch.no_grad():
-            return self.teacher_module(x)
+        return self.teacher(x)
 
     def initialize_module(self):
         super().initialize_module()
-        if self.teacher_module is not None:
-            self.teacher_module.to(self.device).eval()
-            for p in self.teacher_module.parameters():
-                p.requires_grad_(False)
+        if self.teacher is not None:
+            self.teacher.to(self.device)
         return self
 
 

@@ -93,3 +93,24 @@ def compute_teacher_outputs(
         if not torch.isfinite(value).all():
             raise FloatingPointError(f"the teacher produced non-finite values in {key}.")
     return out
+
+
+class FrozenTeacher:
+    """Holds a frozen teacher module for per-batch use by the net.
+
+    Deliberately not an ``nn.Module``: skorch would register it as a component
+    (optimiser, device moves, checkpoints) and refuse to drop it after training.
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+        for p in module.parameters():
+            p.requires_grad_(False)
+
+    def to(self, device) -> FrozenTeacher:
+        self.module.to(device).eval()
+        return self
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor):
+        return self.module.eval()(x)
