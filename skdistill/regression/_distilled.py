@@ -1,0 +1,560 @@
+"""TimeDistill as a scikit-learn regressor on pre-cut windows.
+
+The sktime forecasters cut windows from one series themselves; this estimator takes the
+windows ``X`` (n, L, C), the targets ``Y`` (n, H, C) and, optionally, per-sample teacher
+outputs as fit arguments. Teacher outputs are plain arrays with the sample axis first, so
+scikit-learn's model selection (``GridSearchCV``, ``cross_validate``) slices them per fold
+like ``X`` and ``Y``: a grid search over ``alpha`` and ``beta`` never sees a teacher output of
+a validation window.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
+from skorch.helper import SliceDict
+
+from skdistill._validation import check_choice, check_float, check_int, resolve_device, seed_from
+from skdistill.nn.forecasting import DMLP, FeatureRegressor
+from skdistill.training.net import DistillationNet, StudentWithRegressor, training_callbacks
+from skdistill.training.windows import TailSplit
+
+__all__ = ["DistilledMLPRegressor"]
+
+_PREDICT_BATCH = 1024
+
+
+class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
+    """TimeDistill (Ni et al., 2025) on windows: a DMLP student trained with a teacher's outputs.
+
+    The student maps a look-back window ``X[i]`` (L, C) to the next ``H`` steps ``Y[i]``
+    (H, C). It is trained with
+
+    ``MSE(Ys, Y) + alpha * (period + scale)(Ys, Yt) + beta * (period + scale)(Hs, R(Ht))``
+
+    where ``Yt = teacher_predictions`` and ``Ht = teacher_features`` are the outputs of a
+    frozen teacher for the same windows, computed beforehand (e.g. with
+    :meth:`skdistill.forecasting.ITransformerForecaster.predict_windows`), *scale* matches
+    two signals after repeated 2x average pooling, *period* their softmaxed amplitude spectra
+    (KL), and ``R`` is a small regressor trained with the student and discarded afterwards.
+    Without teacher outputs it trains the student alone (the "MLP" baseline).
+
+    Parameters
+    ----------
+    hidden_size : int, default=512
+        Hidden width D of the two DMLP branches (also the feature size).
+    moving_avg : int, default=25
+        Kernel of the trend moving average. If it exceeds the window length L, the largest
+        odd kernel <= L is used instead (stored in ``moving_avg_``), so that short windows,
+        such as the few columns of scikit-learn's estimator checks, still fit.
+    norm : {"mean", "revin", "none"}, default="mean"
+        Per-window normalisation of the student.
+    alpha : float, default=1.0
+        Weight of prediction-level distillation (needs ``teacher_predictions``).
+    beta : float, default=1.0
+        Weight of feature-level distillation (needs ``teacher_features``).
+    temperature : float, default=0.5
+        Softmax temperature of the multi-period term.
+    n_scales : int, default=3
+        Pooling steps of the multi-scale term. When a level is active, its signal must be at
+        least ``2**n_scales`` long: the horizon H for ``alpha``, ``hidden_size`` for ``beta``
+        (a ValueError says so otherwise).
+    use_scale, use_period, use_supervised : bool, default=True
+        Switch the multi-scale part, the multi-period part and the supervised term.
+    kl_reduction : {"mean", "batchmean"}, default="mean"
+        Reduction of the multi-period KL ("mean": the reference code's).
+    standardize : bool, default=True
+        Standardise ``X``, ``Y`` and ``teacher_predictions`` per channel with the mean and
+        standard deviation of the training windows of ``X`` (as the forecasters do with their
+        training rows); predictions are mapped back to the units of ``Y``. Set False when the
+        windows are standardised already. ``Y`` must be in the units of ``X`` (the student
+        adds the window mean back with ``norm="mean"``).
+    max_epochs : int, default=100
+    batch_size : int, default=32
+    lr : float, default=0.01
+        Adam learning rate of epochs 1-2; halved every epoch after (reference schedule).
+    patience : int or None, default=5
+        Early-stopping patience on the validation MSE (best weights restored); None: off.
+    validation_size : float, int or None, default=0.2
+        Validation windows: a fraction of the n windows (rounded down) or a number of
+        windows, taken from the *tail*: windows are assumed to be in time order. A fraction
+        that rounds to 0 windows (tiny data) trains without validation; None: no validation.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+    random_state : int, numpy.random.RandomState or None, default=None
+        Seed of weights and shuffling; fits are deterministic for a fixed int. None draws a
+        seed from numpy's global random state.
+    verbose : int, default=0
+        1 prints a progress table per epoch.
+
+    Attributes
+    ----------
+    net_ : DistillationNet
+        The trained skorch net; ``net_.module_.student`` is the DMLP.
+    history_ : skorch.History
+        Per epoch: ``train_loss`` (the objective), ``valid_loss`` (plain MSE), and each active
+        term (``train_sup``, ``train_pred_scale``, ``train_pred_period``, ...).
+    alpha_, beta_ : float
+        The weights used: 0 for a level whose teacher array was not passed to ``fit``.
+    moving_avg_ : int
+        The moving-average kernel used.
+    n_features_in_ : int
+        ``X.shape[1]``, scikit-learn's convention also for 3-D input: the window length L.
+    feature_names_in_ : numpy.ndarray
+        Column names, when ``X`` was a DataFrame.
+    window_length_, horizon_, n_channels_ : int
+        L, H and C of the fitted windows.
+    scaler_mean_, scaler_scale_ : numpy.ndarray of shape (n_channels_,)
+        The per-channel standardisation (zeros and ones when ``standardize=False``).
+    device_ : str
+        The torch device used.
+
+    Notes
+    -----
+    **Layouts.** ``X`` is (n, L, C), or (n, L) for univariate windows (C = 1). ``Y`` is
+    (n, H, C); with C = 1 it may also be (n, H), or (n,) for a one-step target (H = 1).
+    ``predict`` returns the layout ``Y`` had in ``fit``: (n, H, C), (n, H) or (n,). After a fit
+    on (n, L, 1) windows ``predict`` also accepts (n, L).
+
+    **Teacher outputs.** ``teacher_predictions`` has the shape of ``Y`` (or (n, H, C)), in the
+    units of ``Y``; ``teacher_features`` is (n, C, d_t) (or (n, d_t) when C = 1), in the
+    teacher's own feature space. Row i belongs to window ``X[i]``.
+
+    * Neither passed (what scikit-learn's estimator checks do): plain supervised training of
+      the student, silently (``alpha_ = beta_ = 0``).
+    * Only one passed while the other level's weight is > 0: that other level is off, with a
+      ``UserWarning`` (and its weight recorded as 0 in ``alpha_`` / ``beta_``).
+    * ``alpha = beta = 0``: exactly the student alone, whatever is passed.
+
+    ``score`` is the R^2 of the predictions over the flattened (n, H * C) targets (uniform
+    average over steps and channels), so it works for 3-D ``Y`` in ``GridSearchCV``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skdistill.regression import DistilledMLPRegressor
+    >>> rng = np.random.default_rng(0)
+    >>> X, Y = rng.normal(size=(40, 16, 2)), rng.normal(size=(40, 8, 2))
+    >>> Yt, Ht = Y + 0.1 * rng.normal(size=Y.shape), rng.normal(size=(40, 2, 4))
+    >>> reg = DistilledMLPRegressor(hidden_size=8, moving_avg=5, n_scales=2, max_epochs=2,
+    ...                             random_state=0)
+    >>> reg.fit(X, Y, teacher_predictions=Yt, teacher_features=Ht).predict(X).shape
+    (40, 8, 2)
+    >>> reg.alpha_, reg.beta_
+    (1.0, 1.0)
+    """
+
+    def __init__(
+        self,
+        hidden_size: int = 512,
+        moving_avg: int = 25,
+        norm: str = "mean",
+        alpha: float = 1.0,
+        beta: float = 1.0,
+        temperature: float = 0.5,
+        n_scales: int = 3,
+        use_scale: bool = True,
+        use_period: bool = True,
+        use_supervised: bool = True,
+        kl_reduction: str = "mean",
+        standardize: bool = True,
+        max_epochs: int = 100,
+        batch_size: int = 32,
+        lr: float = 0.01,
+        patience: int | None = 5,
+        validation_size: float | int | None = 0.2,
+        device: str = "cpu",
+        random_state: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self.hidden_size = hidden_size
+        self.moving_avg = moving_avg
+        self.norm = norm
+        self.alpha = alpha
+        self.beta = beta
+        self.temperature = temperature
+        self.n_scales = n_scales
+        self.use_scale = use_scale
+        self.use_period = use_period
+        self.use_supervised = use_supervised
+        self.kl_reduction = kl_reduction
+        self.standardize = standardize
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.patience = patience
+        self.validation_size = validation_size
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # --- checks ------------------------------------------------------------------------------
+    def _check_params(self) -> None:
+        check_int(self.hidden_size, "hidden_size")
+        check_int(self.moving_avg, "moving_avg")
+        check_choice(self.norm, "norm", ("mean", "revin", "none"))
+        check_float(self.alpha, "alpha")
+        check_float(self.beta, "beta")
+        check_float(self.temperature, "temperature", strict=True)
+        check_int(self.n_scales, "n_scales", minimum=0)
+        check_choice(self.kl_reduction, "kl_reduction", ("mean", "batchmean"))
+        for name in ("use_scale", "use_period", "use_supervised", "standardize"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}.")
+        check_int(self.max_epochs, "max_epochs")
+        check_int(self.batch_size, "batch_size")
+        check_float(self.lr, "lr", strict=True)
+        check_int(self.patience, "patience", allow_none=True)
+        check_int(self.verbose, "verbose", minimum=0)
+        vs = self.validation_size
+        if vs is not None:
+            if isinstance(vs, bool) or not isinstance(vs, int | float | np.integer | np.floating):
+                raise TypeError(f"validation_size must be None, an int or a float; got {vs!r}.")
+            if isinstance(vs, float | np.floating) and not 0.0 < vs < 1.0:
+                raise ValueError(f"validation_size as a fraction must be in (0, 1); got {vs}.")
+            if isinstance(vs, int | np.integer) and vs < 1:
+                raise ValueError(f"validation_size as a number of windows must be >= 1; got {vs}.")
+
+    def _validate_fit_data(self, X, Y) -> tuple[np.ndarray, np.ndarray, tuple]:
+        """Check X and Y (sets ``n_features_in_``); return (n, L, C), (n, H, C), Y's shape."""
+        X, Y = validate_data(
+            self,
+            X,
+            Y,
+            reset=True,
+            validate_separately=(
+                {"allow_nd": True, "dtype": np.float64},
+                {"allow_nd": True, "ensure_2d": False, "dtype": np.float64},
+            ),
+        )
+        check_consistent_length(X, Y)
+        if X.ndim not in (2, 3) or 0 in X.shape[1:]:
+            raise ValueError(
+                f"X must have shape (n, L, C) (windows) or (n, L) (univariate windows); got "
+                f"{X.shape}."
+            )
+        X3 = X if X.ndim == 3 else X[:, :, None]
+        C = X3.shape[2]
+        if Y.ndim == 3 or (Y.ndim in (1, 2) and C == 1):
+            Y3 = Y.reshape(len(Y), -1, 1) if Y.ndim < 3 else Y
+        else:
+            raise ValueError(
+                f"Y must have shape (n, H, C) = (n, H, {C}) for X of shape {X.shape}"
+                + (
+                    "; (n, H) and (n,) are only for univariate windows (C = 1)"
+                    if Y.ndim < 3
+                    else ""
+                )
+                + f"; got {Y.shape}."
+            )
+        if Y3.shape[1] == 0 or Y3.shape[2] != C:
+            raise ValueError(
+                f"Y must have shape (n, H, C) with the C = {C} channels of X (shape {X.shape}); "
+                f"got {Y.shape}."
+            )
+        return X3, Y3, Y.shape
+
+    def _check_teacher(self, arr, name: str, shapes: list[tuple], canonical: tuple, hint: str):
+        """Validate a per-sample teacher array; return it reshaped to ``canonical``."""
+        arr = check_array(
+            arr, allow_nd=True, ensure_2d=False, dtype=np.float64, input_name=name, estimator=self
+        )
+        n = canonical[0]
+        if arr.shape[0] != n:
+            raise ValueError(
+                f"{name} has {arr.shape[0]} samples but X has {n}: teacher outputs are per "
+                "sample (row i belongs to window X[i]); pass them for exactly the windows in X."
+            )
+        if arr.shape not in shapes:
+            raise ValueError(f"{name} must have shape {hint}; got {arr.shape}.")
+        return arr.reshape(canonical)
+
+    def _n_valid(self, n: int) -> int:
+        vs = self.validation_size
+        if vs is None:
+            return 0
+        n_val = int(vs * n) if isinstance(vs, float | np.floating) else int(vs)
+        if n_val >= n:
+            raise ValueError(
+                f"validation_size={vs} takes {n_val} of the {n} windows: none is left to train. "
+                "Lower validation_size or set it to None."
+            )
+        return n_val
+
+    # --- fit / predict -----------------------------------------------------------------------
+    def fit(self, X, Y, teacher_predictions=None, teacher_features=None):
+        """Train the student on windows, distilling the given teacher outputs.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, L, C) or (n, L)
+            Look-back windows, in time order (the tail validates).
+        Y : array-like of shape (n, H, C), (n, H) or (n,)
+            Targets: the H steps after each window (the 2-D and 1-D forms need C = 1).
+        teacher_predictions : array-like of shape like Y or (n, H, C), optional
+            The teacher's forecasts for the windows, in the units of ``Y``.
+        teacher_features : array-like of shape (n, C, d_t), optional
+            The teacher's per-channel hidden features for the windows ((n, d_t) when C = 1).
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        device = resolve_device(self.device)
+        X3, Y3, y_shape = self._validate_fit_data(X, Y)
+        n, L, C = X3.shape
+        H = Y3.shape[1]
+
+        tp = tf = None
+        if teacher_predictions is not None:
+            hint = f"{tuple(y_shape)} like Y, or (n, H, C) = {(n, H, C)}"
+            tp = self._check_teacher(
+                teacher_predictions,
+                "teacher_predictions",
+                [tuple(y_shape), (n, H, C)],
+                (n, H, C),
+                hint,
+            )
+        if teacher_features is not None:
+            arr_shape = np.shape(teacher_features)
+            d_t = arr_shape[-1] if len(arr_shape) >= 2 else 0
+            shapes = [(n, C, d_t)] + ([(n, d_t)] if C == 1 else [])
+            hint = f"(n, C, d_t) = ({n}, {C}, d_t)" + (" or (n, d_t)" if C == 1 else "")
+            tf = self._check_teacher(
+                teacher_features, "teacher_features", shapes, (n, C, d_t), hint
+            )
+            if d_t < 1:
+                raise ValueError(f"teacher_features must have shape {hint} with d_t >= 1.")
+        alpha_, beta_ = self._weights(tp is not None, tf is not None)
+        self._check_levels(alpha_, beta_, H)
+
+        n_val = self._n_valid(n)
+        if self.standardize:
+            train = X3[: n - n_val]
+            mean = train.mean(axis=(0, 1))
+            scale = train.std(axis=(0, 1))
+            scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+        else:
+            mean, scale = np.zeros(C), np.ones(C)
+
+        def z(a: np.ndarray) -> np.ndarray:
+            return ((a - mean) / scale).astype(np.float32)
+
+        self.window_length_, self.horizon_, self.n_channels_ = L, H, C
+        self.moving_avg_ = self._effective_moving_avg(L)
+        self.alpha_, self.beta_ = alpha_, beta_
+        self.scaler_mean_, self.scaler_scale_ = mean, scale
+        self.device_ = device
+        self._y_ndim = len(y_shape)
+
+        criterion_kwargs = {
+            "alpha": alpha_,
+            "beta": beta_,
+            "temperature": float(self.temperature),
+            "n_scales": int(self.n_scales),
+            "use_scale": bool(self.use_scale),
+            "use_period": bool(self.use_period),
+            "use_supervised": bool(self.use_supervised),
+            "reduction": self.kl_reduction,
+            # A one-step target has no spectrum besides DC: no prediction-level period term.
+            "pred_period": H >= 2,
+        }
+        pred_on = alpha_ > 0 and (self.use_scale or self.use_period)
+        feat_on = beta_ > 0 and (self.use_scale or self.use_period)
+        data = {"x": z(X3)}
+        if pred_on or feat_on:
+            # The net reads cached teacher outputs only when "teacher_pred" is in the batch; a
+            # zero-width placeholder stands in when only the feature level is on (never read).
+            data["teacher_pred"] = z(tp) if pred_on else np.zeros((n, 0), dtype=np.float32)
+        if feat_on:
+            data["teacher_feat"] = tf.astype(np.float32)
+
+        seed = seed_from(self.random_state)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            module = DMLP(
+                L,
+                H,
+                C,
+                hidden_size=int(self.hidden_size),
+                moving_avg=self.moving_avg_,
+                norm=self.norm,
+            )
+            # Built only when used, so alpha = beta = 0 draws exactly the student's weights.
+            regressor = FeatureRegressor(tf.shape[-1], int(self.hidden_size)) if feat_on else None
+            net = DistillationNet(
+                StudentWithRegressor(module, regressor),
+                **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
+                optimizer=torch.optim.Adam,
+                lr=float(self.lr),
+                max_epochs=int(self.max_epochs),
+                batch_size=int(self.batch_size),
+                iterator_train__shuffle=True,
+                train_split=TailSplit(n_val),
+                callbacks=training_callbacks(
+                    criterion_kwargs, self.patience, bool(n_val), self.verbose
+                ),
+                device=device,
+                verbose=int(self.verbose),
+            )
+            net.fit(SliceDict(**data), z(Y3))
+        net.module_.eval()
+        self.net_ = net
+        self.history_ = net.history
+        return self
+
+    def _weights(self, has_pred: bool, has_feat: bool) -> tuple[float, float]:
+        alpha, beta = float(self.alpha), float(self.beta)
+        if has_pred and not has_feat and beta > 0:
+            warnings.warn(
+                f"beta={beta} but no teacher_features were passed to fit: feature-level "
+                "distillation is off (beta_ = 0). Pass teacher_features, or set beta=0.",
+                UserWarning,
+                stacklevel=3,
+            )
+        if has_feat and not has_pred and alpha > 0:
+            warnings.warn(
+                f"alpha={alpha} but no teacher_predictions were passed to fit: prediction-level "
+                "distillation is off (alpha_ = 0). Pass teacher_predictions, or set alpha=0.",
+                UserWarning,
+                stacklevel=3,
+            )
+        alpha_ = alpha if has_pred else 0.0
+        beta_ = beta if has_feat else 0.0
+        if not self.use_supervised and not (
+            (alpha_ > 0 or beta_ > 0) and (self.use_scale or self.use_period)
+        ):
+            raise ValueError(
+                "use_supervised=False leaves no training signal: pass teacher outputs with "
+                "alpha > 0 or beta > 0 (and use_scale or use_period), or set use_supervised=True."
+            )
+        return alpha_, beta_
+
+    def _check_levels(self, alpha_: float, beta_: float, H: int) -> None:
+        M = int(self.n_scales)
+        if alpha_ > 0 and self.use_scale and 2**M > H:
+            raise ValueError(
+                f"n_scales={M} pools the prediction {M} times: the horizon H={H} of Y must be "
+                f">= 2**n_scales = {2**M} for prediction-level distillation (alpha={alpha_}). "
+                "Lower n_scales, or set alpha=0."
+            )
+        if beta_ > 0 and self.use_scale and 2**M > int(self.hidden_size):
+            raise ValueError(
+                f"n_scales={M} pools the hidden axis {M} times: hidden_size={self.hidden_size} "
+                f"must be >= 2**n_scales = {2**M} for feature-level distillation (beta={beta_}). "
+                "Lower n_scales, or set beta=0."
+            )
+        if beta_ > 0 and self.use_period and int(self.hidden_size) < 2:
+            raise ValueError(
+                "feature-level distillation compares spectra over the hidden axis: hidden_size "
+                "must be >= 2 (or set beta=0 or use_period=False)."
+            )
+
+    def _effective_moving_avg(self, L: int) -> int:
+        k = int(self.moving_avg)
+        if k <= L:
+            return k
+        return L if L % 2 else max(L - 1, 1)
+
+    def predict(self, X) -> np.ndarray:
+        """Forecast the H steps after each window.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, L, C), or (n, L) when C = 1
+            Windows with the fitted L and C.
+
+        Returns
+        -------
+        numpy.ndarray of float64
+            (n, H, C), (n, H) or (n,): the layout ``Y`` had in ``fit``.
+        """
+        check_is_fitted(self)
+        if len(getattr(X, "shape", ())) >= 2:
+            # Before validate_data, so that a wrong 3-D window shape gets the clearer message.
+            self._check_predict_shape(tuple(X.shape))
+        X = validate_data(self, X, reset=False, allow_nd=True, dtype=np.float64)
+        self._check_predict_shape(X.shape)
+        L, C = self.window_length_, self.n_channels_
+        X3 = X.reshape(len(X), L, C)
+        pred = self._predict_windows(X3)
+        if self._y_ndim == 1:
+            return pred[:, 0, 0]
+        if self._y_ndim == 2:
+            return pred[:, :, 0]
+        return pred
+
+    def _check_predict_shape(self, shape: tuple) -> None:
+        L, C = self.window_length_, self.n_channels_
+        expected = f"(n, {L}, {C})" + (f" or (n, {L})" if C == 1 else "")
+        name = type(self).__name__
+        if len(shape) == 3 and shape[1:] != (L, C):
+            raise ValueError(
+                f"X has windows of shape {shape[1:]}, but {name} was fitted on windows of shape "
+                f"({L}, {C}) = (window_length, n_channels): X must have shape {expected}."
+            )
+        if len(shape) == 2 and shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"X has {shape[1]} features, but {name} is expecting {self.n_features_in_} "
+                f"features as input: X must have shape {expected}."
+            )
+        if len(shape) == 2 and C != 1:
+            raise ValueError(
+                f"a 2-D X holds univariate windows, but {name} was fitted on {C} channels: X "
+                f"must have shape {expected}."
+            )
+        if len(shape) not in (2, 3):
+            raise ValueError(f"X must have shape {expected}; got {shape}.")
+
+    @torch.no_grad()
+    def _predict_windows(self, X3: np.ndarray) -> np.ndarray:
+        module = self.net_.module_.student.eval()
+        device = self.net_.device
+        z = ((X3 - self.scaler_mean_) / self.scaler_scale_).astype(np.float32)
+        out = []
+        for lo in range(0, len(z), _PREDICT_BATCH):
+            batch = torch.as_tensor(z[lo : lo + _PREDICT_BATCH], device=device)
+            out.append(module(batch).cpu().numpy())
+        pred = np.concatenate(out).astype(np.float64)
+        return pred * self.scaler_scale_ + self.scaler_mean_
+
+    def score(self, X, y, sample_weight=None) -> float:
+        """R^2 of ``predict(X)`` against ``y`` over the flattened (n, H * C) targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, L, C) or (n, L)
+        y : array-like in the layout ``Y`` had in ``fit``
+        sample_weight : array-like of shape (n,), optional
+
+        Returns
+        -------
+        float
+            ``r2_score(y.reshape(n, -1), pred.reshape(n, -1))`` (uniform average over the
+            H * C outputs).
+        """
+        pred = self.predict(X)
+        y = check_array(
+            y, allow_nd=True, ensure_2d=False, dtype=np.float64, input_name="y", estimator=self
+        )
+        n = len(pred)
+        if len(y) != n or y.size != pred.size:
+            raise ValueError(
+                f"y must have the shape of the predictions {pred.shape}; got {y.shape}."
+            )
+        return float(r2_score(y.reshape(n, -1), pred.reshape(n, -1), sample_weight=sample_weight))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        tags.target_tags.single_output = True
+        if hasattr(tags.input_tags, "three_d_array"):
+            tags.input_tags.three_d_array = True
+        tags.non_deterministic = False
+        return tags
