@@ -38,8 +38,25 @@ def _data_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _demo_args(parser: argparse.ArgumentParser) -> None:
+    from skdistill.demo import add_arguments
+
+    add_arguments(parser)
+
+
+def _demo_run(args: argparse.Namespace) -> int:
+    from skdistill.demo import run
+
+    return run(args)
+
+
 COMMANDS: dict[str, Command] = {
     "data": ("list the datasets skdistill can find and where", _data_args, _data_run),
+    "demo": (
+        "distil an iTransformer into an MLP on the bundled ETTh1 and compare",
+        _demo_args,
+        _demo_run,
+    ),
 }
 
 
