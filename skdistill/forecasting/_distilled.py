@@ -56,8 +56,9 @@ class DistilledMLPForecaster(MLPForecaster):
     kl_reduction : {"mean", "batchmean"}, default="mean"
         "mean" divides the KL by every element (the reference code); "batchmean" is the
         per-distribution KL, H/2 times larger.
-    teacher_cache_mb : float, default=1024
-        Memory budget of the cached teacher outputs; above it the teacher runs per batch.
+    teacher_cache_mb : float, default=512
+        Memory budget of the cached teacher outputs (float32 predictions ``n x H x C`` plus
+        features ``n x C x d``); above it the teacher runs per batch, with the same loss.
     student : {"dmlp"}, default="dmlp"
         The light architecture distilled into.
     max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose
@@ -106,7 +107,7 @@ class DistilledMLPForecaster(MLPForecaster):
         use_period: bool = True,
         use_supervised: bool = True,
         kl_reduction: str = "mean",
-        teacher_cache_mb: float = 1024,
+        teacher_cache_mb: float = 512,
         student: str = "dmlp",
         max_epochs: int = 100,
         batch_size: int = 32,
@@ -264,7 +265,7 @@ class DistilledMLPForecaster(MLPForecaster):
         out = {"regressor": regressor}
         if self.teacher_cached_:
             out["extras"] = compute_teacher_outputs(
-                adapter, train.contexts(256), with_features=use_feat, device=ctx["device"]
+                adapter, train, with_features=use_feat, device=ctx["device"]
             )
         else:
             if self.verbose:

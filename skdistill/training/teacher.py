@@ -69,26 +69,35 @@ def cache_nbytes(n_windows: int, horizon: int, n_channels: int, feature_dim: int
 @torch.no_grad()
 def compute_teacher_outputs(
     adapter: nn.Module,
-    contexts,
+    dataset,
     *,
     with_features: bool,
     device: str = "cpu",
+    chunk_bytes: int = 32 * 2**20,
 ) -> dict[str, torch.Tensor]:
-    """Run ``adapter`` over batches of contexts; return CPU tensors ``teacher_pred`` (+ ``teacher_feat``).
+    """Run ``adapter`` over every context of ``dataset``; return CPU tensors ``teacher_pred``
+    (and ``teacher_feat``), one row per window.
 
-    ``contexts`` is an iterable of ``(b, L, C)`` tensors (see
-    :meth:`SlidingWindowDataset.contexts`), so windows are cut one batch at a time.
+    Contexts are cut ``chunk_bytes`` at a time (so the transient input, and the teacher's
+    activations on it, stay small whatever the look-back and the number of channels) and the
+    outputs are written into tensors allocated once: the cache never exists twice.
     """
     adapter = adapter.to(device).eval()
-    preds, feats = [], []
-    for batch in contexts:
-        pred, feat = adapter(batch.to(device))
-        preds.append(pred.float().cpu())
+    n = len(dataset)
+    per_window = dataset.window_length * dataset.series.shape[1] * 4
+    batch = max(1, min(1024, chunk_bytes // max(per_window, 1)))
+    out: dict[str, torch.Tensor] = {}
+    row = 0
+    for contexts in dataset.contexts(batch):
+        pred, feat = adapter(contexts.to(device))
+        parts = {"teacher_pred": pred}
         if with_features:
-            feats.append(feat.float().cpu())
-    out = {"teacher_pred": torch.cat(preds)}
-    if with_features:
-        out["teacher_feat"] = torch.cat(feats)
+            parts["teacher_feat"] = feat
+        for key, value in parts.items():
+            if key not in out:
+                out[key] = torch.empty((n, *value.shape[1:]), dtype=torch.float32)
+            out[key][row : row + len(value)] = value.float().cpu()
+        row += len(contexts)
     for key, value in out.items():
         if not torch.isfinite(value).all():
             raise FloatingPointError(f"the teacher produced non-finite values in {key}.")
