@@ -388,3 +388,36 @@ def test_predict_beyond_the_fitted_horizon(etth1):
 def test_in_sample_fh_is_rejected(etth1):
     with pytest.raises(NotImplementedError, match="in-sample"):
         tiny_mlp().fit(etth1, fh=ForecastingHorizon([0, 1]))
+
+
+def test_joblib_round_trip(tmp_path, etth1):
+    import joblib
+
+    f = tiny_mlp(max_epochs=1).fit(etth1, fh=range(1, 4))
+    joblib.dump(f, tmp_path / "model.joblib")
+    restored = joblib.load(tmp_path / "model.joblib")
+    np.testing.assert_array_equal(restored.predict().to_numpy(), f.predict().to_numpy())
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_trained_on_gpu_loads_and_predicts_on_cpu(etth1, monkeypatch):
+    f = tiny_distilled(tiny_mlp(max_epochs=1), device="cuda", max_epochs=2)
+    f.fit(etth1, fh=range(1, H + 1))
+    assert f.device_ == "cuda" and next(f._student_module().parameters()).is_cuda
+    gpu_pred = f.predict().to_numpy()
+    blob = pickle.dumps(f)
+    # skorch maps CUDA tensors to the CPU when CUDA is not available at load time.
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        restored = pickle.loads(blob)
+    assert not next(restored._student_module().parameters()).is_cuda
+    np.testing.assert_allclose(restored.predict().to_numpy(), gpu_pred, rtol=1e-4, atol=1e-5)
+
+
+def test_non_numeric_column_is_rejected(etth1):
+    y = etth1.copy()
+    y["label"] = "a"
+    with pytest.raises((TypeError, ValueError)):
+        tiny_mlp().fit(y, fh=[1])
