@@ -8,6 +8,11 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
+
+# Tests use tiny models: one intra-op thread is faster than two for them and keeps the
+# suite's time stable when other processes share the cores (test configuration only).
+torch.set_num_threads(1)
 
 SHARED_DATA = Path(__file__).resolve().parent.parent / "shared" / "data"
 
