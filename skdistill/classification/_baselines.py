@@ -1,0 +1,218 @@
+"""Baseline distillers on the same machinery as SFKD: KD, FitNet, OFA-KD, DKD.
+
+Each takes the same teacher forms, students, inputs and training parameters as
+:class:`~skdistill.classification.SFKDClassifier` (see there); only the objective differs.
+"""
+
+from __future__ import annotations
+
+from skdistill._validation import check_float, check_int
+from skdistill.classification._base import BaseDistillClassifier
+from skdistill.training.classification import (
+    DKDObjective,
+    FitNetObjective,
+    KDObjective,
+    OFAObjective,
+    make_projector,
+)
+
+
+class _Common(BaseDistillClassifier):
+    def _set_common(self, teacher, student, input_shape, max_epochs, batch_size, lr, device,
+                    random_state, verbose) -> None:
+        self.teacher = teacher
+        self.student = student
+        self.input_shape = input_shape
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+
+class KDClassifier(_Common):
+    """Hinton knowledge distillation: ``CE + alpha * T^2 * KL(p_t || p_s)``.
+
+    Parameters
+    ----------
+    teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        As for :class:`SFKDClassifier`.
+    alpha : float, default=1.0
+    temperature : float, default=4.0
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skdistill.classification import KDClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X = (X / 16.0).astype(np.float32)
+    >>> teacher = KDClassifier(input_shape=(1, 8, 8), max_epochs=2, random_state=0).fit(X, y)
+    >>> KDClassifier(teacher, student="mlp", max_epochs=2, random_state=0).fit(X, y).score(X, y) > 0.5
+    True
+    """
+
+    def __init__(self, teacher=None, student="cnn", input_shape=None, alpha: float = 1.0,
+                 temperature: float = 4.0, max_epochs: int = 10, batch_size: int = 128,
+                 lr: float = 1e-3, device: str = "cpu", random_state=None, verbose: int = 0):
+        self._set_common(teacher, student, input_shape, max_epochs, batch_size, lr, device,
+                         random_state, verbose)
+        self.alpha = alpha
+        self.temperature = temperature
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_float(self.alpha, "alpha")
+        check_float(self.temperature, "temperature", strict=True)
+
+    def _make_objective(self, ctx):
+        return KDObjective(self.alpha, self.temperature)
+
+
+class DKDClassifier(_Common):
+    """Decoupled KD (Zhao et al., 2022): target-class and non-target-class KL, weighted apart.
+
+    Parameters
+    ----------
+    teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        As for :class:`SFKDClassifier`.
+    alpha : float, default=1.0
+        Weight of the target-class term.
+    beta : float, default=8.0
+        Weight of the non-target-class term.
+    temperature : float, default=4.0
+
+    Examples
+    --------
+    >>> from skdistill.classification import DKDClassifier
+    >>> DKDClassifier(beta=8.0).get_params()["beta"]
+    8.0
+    """
+
+    def __init__(self, teacher=None, student="cnn", input_shape=None, alpha: float = 1.0,
+                 beta: float = 8.0, temperature: float = 4.0, max_epochs: int = 10,
+                 batch_size: int = 128, lr: float = 1e-3, device: str = "cpu",
+                 random_state=None, verbose: int = 0):
+        self._set_common(teacher, student, input_shape, max_epochs, batch_size, lr, device,
+                         random_state, verbose)
+        self.alpha = alpha
+        self.beta = beta
+        self.temperature = temperature
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_float(self.alpha, "alpha")
+        check_float(self.beta, "beta")
+        check_float(self.temperature, "temperature", strict=True)
+
+    def _make_objective(self, ctx):
+        return DKDObjective(self.alpha, self.beta, self.temperature)
+
+
+class FitNetClassifier(_Common):
+    """FitNet hints: ``CE + beta * ||r(F_s) - F_t||^2`` with r = resize + 1x1 conv + BatchNorm.
+
+    The teacher map is channel-normalised (as for SFKD). Known to struggle across
+    architecture families, which is why it is a baseline.
+
+    Parameters
+    ----------
+    teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        As for :class:`SFKDClassifier`.
+    beta : float, default=1.0
+        Weight of the hint term.
+    alpha : float, default=0.0
+        Optional logit KD weight.
+    temperature : float, default=4.0
+    teacher_layer, student_layer : str, default="auto"
+    warmup_epochs : int, default=0
+
+    Examples
+    --------
+    >>> from skdistill.classification import FitNetClassifier
+    >>> FitNetClassifier().get_params()["beta"]
+    1.0
+    """
+
+    def __init__(self, teacher=None, student="cnn", input_shape=None, beta: float = 1.0,
+                 alpha: float = 0.0, temperature: float = 4.0, teacher_layer: str = "auto",
+                 student_layer: str = "auto", warmup_epochs: int = 0, max_epochs: int = 10,
+                 batch_size: int = 128, lr: float = 1e-3, device: str = "cpu",
+                 random_state=None, verbose: int = 0):
+        self._set_common(teacher, student, input_shape, max_epochs, batch_size, lr, device,
+                         random_state, verbose)
+        self.beta = beta
+        self.alpha = alpha
+        self.temperature = temperature
+        self.teacher_layer = teacher_layer
+        self.student_layer = student_layer
+        self.warmup_epochs = warmup_epochs
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_float(self.alpha, "alpha")
+        check_float(self.beta, "beta")
+        check_float(self.temperature, "temperature", strict=True)
+        check_int(self.warmup_epochs, "warmup_epochs", minimum=0)
+
+    def _uses_features(self) -> bool:
+        return self.beta > 0
+
+    def _make_objective(self, ctx):
+        if not ctx["use_features"]:
+            return KDObjective(self.alpha, self.temperature)
+        projector = make_projector(ctx["student_canonical"], ctx["teacher_aligned"])
+        return FitNetObjective(projector, self.beta, self.alpha, self.temperature)
+
+
+class OFAClassifier(_Common):
+    """OFA-KD (Hao et al., NeurIPS 2023): distil in logit space at the tapped student stage.
+
+    A branch (pool, LayerNorm, Linear) maps the student's tapped feature to logits; the branch
+    and the final head are both trained with the OFA loss
+    ``-sum_c [(p_t,c + m_c)^eps - m_c] log p_s,c``. The branch is dropped at inference.
+
+    Parameters
+    ----------
+    teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        As for :class:`SFKDClassifier`.
+    alpha : float, default=1.0
+        Weight of the OFA terms.
+    eps : float, default=1.0
+        OFA's target-enhancement exponent.
+    temperature : float, default=1.0
+    student_layer : str, default="auto"
+
+    Examples
+    --------
+    >>> from skdistill.classification import OFAClassifier
+    >>> OFAClassifier().get_params()["eps"]
+    1.0
+    """
+
+    teacher_layer = "auto"  # OFA needs no teacher feature map
+
+    def __init__(self, teacher=None, student="cnn", input_shape=None, alpha: float = 1.0,
+                 eps: float = 1.0, temperature: float = 1.0, student_layer: str = "auto",
+                 max_epochs: int = 10, batch_size: int = 128, lr: float = 1e-3,
+                 device: str = "cpu", random_state=None, verbose: int = 0):
+        self._set_common(teacher, student, input_shape, max_epochs, batch_size, lr, device,
+                         random_state, verbose)
+        self.alpha = alpha
+        self.eps = eps
+        self.temperature = temperature
+        self.student_layer = student_layer
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        check_float(self.alpha, "alpha")
+        check_float(self.eps, "eps", strict=True)
+        check_float(self.temperature, "temperature", strict=True)
+
+    def _uses_student_feature(self) -> bool:
+        return True
+
+    def _make_objective(self, ctx):
+        return OFAObjective(ctx["student_shape"], ctx["n_classes"], self.alpha, self.eps,
+                            self.temperature)
