@@ -180,16 +180,8 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         device = ctx["device"]
         was_training = teacher.training
         teacher.eval()
-        sample = torch.as_tensor(images[:2]).to(device)
         teacher.to(device)
         try:
-            with torch.no_grad():
-                out = teacher(sample)
-            if out.ndim != 2 or out.shape[1] != n_classes:
-                raise ValueError(
-                    f"the teacher outputs shape {tuple(out.shape)} for 2 samples; it must give "
-                    f"(n, {n_classes}) logits, one per class of y ({list(self.classes_)})."
-                )
             want_map = ctx["use_features"]
             info = ctx.get("teacher_info") if want_map else None
             logits = np.empty((len(images), n_classes), dtype=np.float32)
@@ -226,6 +218,21 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
                 "aligned": tuple(maps.shape[1:]),
             }
         return out
+
+    def _check_teacher_logits(self, teacher, images: np.ndarray, device: str) -> None:
+        """One dry forward: the teacher must give one logit per class of y."""
+        was_training = teacher.training
+        try:
+            with torch.no_grad():
+                out = teacher.to(device).eval()(torch.as_tensor(images[:2]).to(device))
+        finally:
+            teacher.train(was_training)
+        n_classes = len(self.classes_)
+        if out.ndim != 2 or out.shape[1] != n_classes:
+            raise ValueError(
+                f"the teacher outputs shape {tuple(out.shape)} for 2 samples; it must give "
+                f"(n, {n_classes}) logits, one per class of y ({list(self.classes_)})."
+            )
 
     def _normalise_teacher_map(self, m: torch.Tensor, ctx: dict) -> torch.Tensor:
         """Resize to the aligned grid and apply the parameter-free channel LayerNorm."""
@@ -274,8 +281,10 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             cache: dict = {}
             if self.teacher is not None:
                 kind, teacher = self._resolve_teacher(X_raw, y, images)
-                if kind == "torch" and self.teacher_ is None:
-                    self.teacher_ = teacher
+                if kind == "torch":
+                    self._check_teacher_logits(teacher, images, device)
+                    if self.teacher_ is None:
+                        self.teacher_ = teacher
                 use_features = self._uses_features()
                 if use_features and kind == "proba":
                     warnings.warn(
