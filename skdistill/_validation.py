@@ -69,3 +69,8 @@ def seed_from(random_state) -> int:
     if isinstance(random_state, np.random.RandomState):
         return int(random_state.randint(0, 2**31 - 1))
     return check_int(random_state, "random_state", minimum=0)
+
+
+def cuda_devices() -> list[int]:
+    """Devices whose RNG state ``fork_rng`` must save: ``manual_seed`` reseeds all of them."""
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []

@@ -255,3 +255,14 @@ def test_teacher_of_the_wrong_kind(digits):
         warnings.simplefilter("ignore")
         with pytest.raises(TypeError, match="teacher must be"):
             KDClassifier(teacher="resnet", max_epochs=1).fit(X_tr, y_tr)
+
+
+def test_probability_outputs_of_a_teacher_are_read_as_log_probabilities(digits, cnn_teacher):
+    X_tr, _, y_tr, _ = digits
+    softmax_teacher = torch.nn.Sequential(cnn_teacher.net_.module_.student, torch.nn.Softmax(dim=1))
+    logits_teacher = cnn_teacher.net_.module_.student
+    a = KDClassifier(softmax_teacher, student="mlp", input_shape=SHAPE, max_epochs=1, random_state=0)
+    b = KDClassifier(logits_teacher, student="mlp", input_shape=SHAPE, max_epochs=1, random_state=0)
+    # log-softmax differs from the logits by a per-row constant: KD sees the same distribution.
+    np.testing.assert_allclose(a.fit(X_tr, y_tr).predict_proba(X_tr[:20]),
+                               b.fit(X_tr, y_tr).predict_proba(X_tr[:20]), rtol=1e-4, atol=1e-5)

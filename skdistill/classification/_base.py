@@ -19,7 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch.helper import SliceDict
 
-from skdistill._validation import check_float, check_int, resolve_device, seed_from
+from skdistill._validation import check_float, check_int, cuda_devices, resolve_device, seed_from
 from skdistill.nn.vision.taps import channel_layernorm, discover_shapes
 from skdistill.nn.vision.zoo import ZOO_NAMES, build_model
 from skdistill.training.classification import (
@@ -179,6 +179,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             return {"teacher_logits": np.log(np.clip(proba, 1e-12, None)).astype(np.float32)}
         device = ctx["device"]
         was_training = teacher.training
+        home = next(teacher.parameters(), torch.empty(0)).device
         teacher.eval()
         teacher.to(device)
         try:
@@ -206,8 +207,13 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
                     tap.remove()
         finally:
             teacher.train(was_training)
+            teacher.to(home)  # the user's module goes back where it was
         if not np.isfinite(logits).all():
             raise FloatingPointError("the teacher produced non-finite logits.")
+        if (logits >= 0).all() and np.allclose(logits.sum(axis=1), 1.0, atol=1e-4):
+            # A module ending in softmax (skorch's NLLLoss-style classifiers): its outputs are
+            # probabilities; their log is a valid logit vector (softmax is shift-invariant).
+            logits = np.log(np.clip(logits, 1e-12, None)).astype(np.float32)
         out = {"teacher_logits": logits}
         if maps is not None:
             out["teacher_map"] = maps
@@ -222,11 +228,13 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
     def _check_teacher_logits(self, teacher, images: np.ndarray, device: str) -> None:
         """One dry forward: the teacher must give one logit per class of y."""
         was_training = teacher.training
+        home = next(teacher.parameters(), torch.empty(0)).device
         try:
             with torch.no_grad():
                 out = teacher.to(device).eval()(torch.as_tensor(images[:2]).to(device))
         finally:
             teacher.train(was_training)
+            teacher.to(home)
         n_classes = len(self.classes_)
         if out.ndim != 2 or out.shape[1] != n_classes:
             raise ValueError(
@@ -274,7 +282,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         n_classes = len(self.classes_)
 
         seed = seed_from(self.random_state)
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=cuda_devices()):
             torch.manual_seed(seed)
             student = self._build_student(self.image_shape_, n_classes)
             ctx = {"device": device, "n_classes": n_classes, "use_features": False}

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
-from skdistill._validation import check_float, check_int, resolve_device, seed_from
+from skdistill._validation import check_float, check_int, cuda_devices, resolve_device, seed_from
 from skdistill.training.net import DistillationNet, StudentWithRegressor, training_callbacks
 from skdistill.training.teacher import TeacherAdapter
 from skdistill.training.windows import SlidingWindowDataset, TailSplit
@@ -174,7 +174,7 @@ class BaseDeepForecaster(BaseForecaster):
         self._context = values[-L:].copy()
 
         seed = seed_from(self.random_state)
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=cuda_devices()):
             torch.manual_seed(seed)
             module = self._build_module(L, H, n_channels)
             ctx = {

@@ -256,24 +256,25 @@ def _filter_bank(wavelet: str, synthesis: bool, like: Tensor) -> Tensor:
 
 def _analysis_last(x: Tensor, bank: Tensor) -> Tensor:
     """One periodized analysis step along the last axis: (..., N) -> (..., 2, N/2)."""
-    lead, n = x.shape[:-1], x.shape[-1]
-    f = bank.shape[-1]
+    n, f = x.shape[-1], bank.shape[-1]
     # xp[p] = x[(p + 1 - F/2) mod N]; cross-correlating with the flipped filter at stride 2 then
     # gives a[k] = sum_j h[j] x[(2k + F/2 - j) mod N] (also when F > N: the index wraps again).
     idx = torch.remainder(torch.arange(n + f - 2, device=x.device) + 1 - f // 2, n)
-    xp = x.index_select(-1, idx).reshape(math.prod(lead), 1, n + f - 2)
-    out = F.conv1d(xp, bank.flip(-1).unsqueeze(1), stride=2)
-    return out.reshape(*lead, 2, n // 2)
+    windows = x.index_select(-1, idx).unfold(-1, f, 2)  # (..., N/2, F), a strided view
+    # An einsum, not conv1d: conv1d over many short rows is ~10x slower on CPU.
+    return torch.einsum("...kf,bf->...bk", windows, bank.flip(-1))
 
 
 def _synthesis_last(c: Tensor, bank: Tensor) -> Tensor:
     """One periodized synthesis step along the last axis: (..., 2, M) -> (..., 2M)."""
     lead, m = c.shape[:-2], c.shape[-1]
     n, f, rows = 2 * m, bank.shape[-1], math.prod(c.shape[:-2])
-    # up[2k + j] = a[k] h~[j] + d[k] g~[j]; then fold circularly: x[(p + 1 - F/2) mod N] += up[p].
-    up = F.conv_transpose1d(c.reshape(rows, 2, m), bank.unsqueeze(1), stride=2)[:, 0]
-    idx = torch.remainder(torch.arange(up.shape[-1], device=c.device) + 1 - f // 2, n)
-    x = up.new_zeros(rows, n).index_add(-1, idx, up)
+    # up[2k + j] = a[k] h~[j] + d[k] g~[j], folded circularly: x[(p + 1 - F/2) mod N] += up[p].
+    # An einsum plus one index_add: conv_transpose1d on many short rows is ~10x slower on CPU.
+    contrib = torch.einsum("rbm,bf->rmf", c.reshape(rows, 2, m), bank)
+    pos = 2 * torch.arange(m, device=c.device)[:, None] + torch.arange(f, device=c.device)
+    idx = torch.remainder(pos + 1 - f // 2, n).reshape(-1)
+    x = contrib.new_zeros(rows, n).index_add(-1, idx, contrib.reshape(rows, m * f))
     return x.reshape(*lead, n)
 
 
@@ -854,7 +855,7 @@ class SFKDLoss(nn.Module):
         teacher_logits : Tensor or None, default=None
             Teacher logits (B, K); required when ``alpha > 0``. Detached.
         student_map : Tensor or None, default=None
-            Aligned student map ``S`` (B, channels, *grid_size); required when beta or gamma > 0.
+            Aligned student map ``S`` ``(B, channels, *grid_size)``; required when beta or gamma > 0.
         teacher_map : Tensor or None, default=None
             Normalised teacher map ``T``, same shape. Detached: the teacher gets no gradient.
         feature_weight_scale : float, default=1.0

@@ -20,7 +20,14 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 from skorch.helper import SliceDict
 
-from skdistill._validation import check_choice, check_float, check_int, resolve_device, seed_from
+from skdistill._validation import (
+    check_choice,
+    check_float,
+    check_int,
+    cuda_devices,
+    resolve_device,
+    seed_from,
+)
 from skdistill.nn.forecasting import DMLP, FeatureRegressor
 from skdistill.training.net import DistillationNet, StudentWithRegressor, training_callbacks
 from skdistill.training.windows import TailSplit
@@ -109,7 +116,7 @@ class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
         Column names, when ``X`` was a DataFrame.
     window_length_, horizon_, n_channels_ : int
         L, H and C of the fitted windows.
-    scaler_mean_, scaler_scale_ : numpy.ndarray of shape (n_channels_,)
+    scaler_mean_, scaler_scale_ : numpy.ndarray of shape ``(n_channels_,)``
         The per-channel standardisation (zeros and ones when ``standardize=False``).
     device_ : str
         The torch device used.
@@ -376,7 +383,7 @@ class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
             data["teacher_feat"] = tf.astype(np.float32)
 
         seed = seed_from(self.random_state)
-        with torch.random.fork_rng(devices=[]):
+        with torch.random.fork_rng(devices=cuda_devices()):
             torch.manual_seed(seed)
             module = DMLP(
                 L,
