@@ -266,3 +266,31 @@ def test_probability_outputs_of_a_teacher_are_read_as_log_probabilities(digits, 
     # log-softmax differs from the logits by a per-row constant: KD sees the same distribution.
     np.testing.assert_allclose(a.fit(X_tr, y_tr).predict_proba(X_tr[:20]),
                                b.fit(X_tr, y_tr).predict_proba(X_tr[:20]), rtol=1e-4, atol=1e-5)
+
+
+class _TokenTeacher(torch.nn.Module):
+    """Six tokens on a 2x3 grid: not square, so the layout needs grid_size."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Linear(64, 6 * 16)
+        self.tokens = torch.nn.Identity()
+        self.head = torch.nn.Linear(16, 10)
+
+    def forward(self, x):
+        t = self.tokens(self.embed(x.flatten(1)).view(-1, 6, 16))
+        return self.head(t.mean(1))
+
+
+def test_non_square_token_grid_needs_grid_size(digits):
+    X_tr, _, y_tr, _ = digits
+    torch.manual_seed(0)
+    teacher = _TokenTeacher()
+    clf = SFKDClassifier(teacher, student="cnn", input_shape=SHAPE, teacher_layer="tokens",
+                         levels=1, max_epochs=1, random_state=0)
+    with pytest.raises(ValueError, match="grid_size"):
+        clf.fit(X_tr, y_tr)
+    teacher.grid_size = (2, 3)
+    clf.fit(X_tr, y_tr)
+    assert clf.feature_shapes_["teacher"]["canonical"] == (16, 2, 3)
+    assert clf.feature_shapes_["teacher"]["aligned"] == (16, 2, 4)

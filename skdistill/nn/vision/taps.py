@@ -337,7 +337,8 @@ def _resolve_tokens(
         if side == 0 or prefix >= side:
             raise ValueError(
                 f"{n_total} tokens are not a square grid plus a few prefix tokens; "
-                "pass grid_size=(h, w) (and num_prefix_tokens if there are prefix tokens)"
+                "pass grid_size=(h, w) (and num_prefix_tokens if there are prefix tokens); for a "
+                "distiller's teacher or student, set the model's grid_size attribute"
             )
         return prefix, (side, side)
     n = n_total - num_prefix_tokens
