@@ -294,3 +294,12 @@ def test_non_square_token_grid_needs_grid_size(digits):
     clf.fit(X_tr, y_tr)
     assert clf.feature_shapes_["teacher"]["canonical"] == (16, 2, 3)
     assert clf.feature_shapes_["teacher"]["aligned"] == (16, 2, 4)
+
+
+def test_highpass_gffl_changes_the_frequency_term(digits, cnn_teacher):
+    X_tr, _, y_tr, _ = digits
+    common = dict(student="cnn", input_shape=SHAPE, teacher_layer="layer2", alpha=0.0,
+                  beta=0.0, gamma=1.0, max_epochs=1, random_state=0)
+    low = SFKDClassifier(cnn_teacher, **common).fit(X_tr, y_tr)
+    high = SFKDClassifier(cnn_teacher, gffl_highpass=True, **common).fit(X_tr, y_tr)
+    assert low.history_[-1]["train_freq"] != high.history_[-1]["train_freq"]

@@ -61,6 +61,8 @@ class SFKDClassifier(BaseDistillClassifier):
         Module paths of the taps ("auto": the last spatial map or token sequence before the
         head; ``feature_shapes_`` records the choice).
     gffl_mode : {"amplitude", "complex"}, default="amplitude"
+    gffl_highpass : bool, default=False
+        Weight the spectrum by ``1 - G`` (high-pass, detail) instead of the low-pass ``G``.
     warmup_epochs : int, default=0
         Linear warm-up of beta and gamma over the first epochs.
     max_epochs : int, default=10
@@ -123,6 +125,7 @@ class SFKDClassifier(BaseDistillClassifier):
         teacher_layer: str = "auto",
         student_layer: str = "auto",
         gffl_mode: str = "amplitude",
+        gffl_highpass: bool = False,
         warmup_epochs: int = 0,
         max_epochs: int = 10,
         batch_size: int = 128,
@@ -146,6 +149,7 @@ class SFKDClassifier(BaseDistillClassifier):
         self.teacher_layer = teacher_layer
         self.student_layer = student_layer
         self.gffl_mode = gffl_mode
+        self.gffl_highpass = gffl_highpass
         self.warmup_epochs = warmup_epochs
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -200,6 +204,7 @@ class SFKDClassifier(BaseDistillClassifier):
             channels, tuple(grid), alpha=alpha, beta=beta, gamma=gamma,
             temperature=float(self.temperature), wavelet=self.wavelet, levels=int(self.levels),
             ds2s=self.ds2s if ctx["use_features"] else "none", gffl_sigma=float(self.gffl_sigma),
-            gffl_mode=self.gffl_mode, feature_loss=self.feature_loss,
+            gffl_mode=self.gffl_mode, gffl_highpass=bool(self.gffl_highpass),
+            feature_loss=self.feature_loss,
         )
         return SFKDObjective(projector, loss)

@@ -763,6 +763,8 @@ class SFKDLoss(nn.Module):
         DS2S variant (the owned module is ``self.ds2s``).
     gffl_sigma : float, default=0.25
         Gaussian width of GFFL in cycles/pixel.
+    gffl_highpass : bool, default=False
+        Weight the spectrum by ``1 - G`` (detail) instead of the Gaussian low-pass ``G``.
     gffl_mode : {"amplitude", "complex"}, default="amplitude"
         GFFL comparison.
     feature_loss : {"gffl", "mse", "infonce"}, default="gffl"
@@ -798,6 +800,7 @@ class SFKDLoss(nn.Module):
         ds2s: str = "full",
         gffl_sigma: float = 0.25,
         gffl_mode: str = "amplitude",
+        gffl_highpass: bool = False,
         feature_loss: str = "gffl",
         check_finite: bool = True,
     ) -> None:
@@ -810,6 +813,7 @@ class SFKDLoss(nn.Module):
         self.levels = _check_int(levels, "levels", 1)
         self.gffl_sigma = _check_number(gffl_sigma, "gffl_sigma", positive=True)
         self.gffl_mode = _check_choice(gffl_mode, "gffl_mode", _GFFL_MODES)
+        self.gffl_highpass = bool(gffl_highpass)
         self.feature_loss = _check_choice(feature_loss, "feature_loss", _FEATURE_LOSSES)
         self.check_finite = bool(check_finite)
         self.ds2s = DS2S(channels, self.levels, grid_size, mode=ds2s)
@@ -917,7 +921,8 @@ class SFKDLoss(nn.Module):
 
     def _feature_term(self, fused: Tensor, teacher_map: Tensor) -> Tensor:
         if self.feature_loss == "gffl":
-            return gffl(fused, teacher_map, sigma=self.gffl_sigma, mode=self.gffl_mode)
+            return gffl(fused, teacher_map, sigma=self.gffl_sigma, mode=self.gffl_mode,
+                        highpass=self.gffl_highpass)
         if self.feature_loss == "mse":
             return F.mse_loss(fused, teacher_map)
         return _infonce(fused, teacher_map)
