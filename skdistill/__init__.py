@@ -19,6 +19,9 @@ _LAZY = {
     "DistilledMLPForecaster": "skdistill.forecasting",
     "MLPForecaster": "skdistill.forecasting",
     "ITransformerForecaster": "skdistill.forecasting",
+    "PatchTSTForecaster": "skdistill.forecasting",
+    "ModernTCNForecaster": "skdistill.forecasting",
+    "TimeMixerForecaster": "skdistill.forecasting",
     "DistilledMLPRegressor": "skdistill.regression",
     "SFKDClassifier": "skdistill.classification",
 }

@@ -15,7 +15,14 @@ from sktime.split import ExpandingWindowSplitter, SingleWindowSplitter
 from sktime.utils.estimator_checks import check_estimator
 
 from skdistill.datasets import load_ltsf
-from skdistill.forecasting import DistilledMLPForecaster, ITransformerForecaster, MLPForecaster
+from skdistill.forecasting import (
+    DistilledMLPForecaster,
+    ITransformerForecaster,
+    MLPForecaster,
+    ModernTCNForecaster,
+    PatchTSTForecaster,
+    TimeMixerForecaster,
+)
 from skdistill.training.windows import SlidingWindowDataset
 
 L, H = 48, 12
@@ -421,3 +428,45 @@ def test_non_numeric_column_is_rejected(etth1):
     y["label"] = "a"
     with pytest.raises((TypeError, ValueError)):
         tiny_mlp().fit(y, fh=[1])
+
+
+# --- the teacher and student zoo -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cls", [PatchTSTForecaster, ModernTCNForecaster, TimeMixerForecaster], ids=lambda c: c.__name__
+)
+def test_zoo_teachers_pass_sktime_checks(cls):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(cls, raise_exceptions=False, verbose=False)
+    assert {k: v for k, v in results.items() if v != "PASSED"} == {}
+
+
+@pytest.mark.parametrize(
+    "teacher",
+    [
+        lambda: PatchTSTForecaster(window_length=L, max_epochs=1, random_state=0),
+        lambda: ModernTCNForecaster(window_length=L, dims=8, max_epochs=1, random_state=0),
+        lambda: TimeMixerForecaster(window_length=L, max_epochs=1, random_state=0),
+    ],
+    ids=["patchtst", "moderntcn", "timemixer"],
+)
+def test_zoo_teachers_distil_at_both_levels(etth1, teacher):
+    t = teacher().fit(etth1, fh=range(1, H + 1))
+    f = tiny_distilled(t, max_epochs=1).fit(etth1, fh=range(1, H + 1))
+    last = f.history_[-1]
+    assert np.isfinite(last["train_feat_scale"]) and np.isfinite(last["train_pred_period"])
+    # The regressor's input width is derived from the teacher's feature.
+    regressor = f.net_.module_.regressor
+    assert regressor.in_dim == t._student_module().feature_dim
+    assert regressor.out_dim == f._student_module().feature_dim
+
+
+@pytest.mark.parametrize("student", ["tsmixer", "lightts"])
+def test_other_students(etth1, fitted_teacher, student):
+    f = tiny_distilled(fitted_teacher, student=student, max_epochs=1).fit(etth1, fh=range(1, H + 1))
+    assert np.isfinite(f.predict().to_numpy()).all()
+    assert type(f._student_module()).__name__ == {"tsmixer": "TSMixer", "lightts": "LightTS"}[student]
+    assert f.net_.module_.regressor.out_dim == f._student_module().feature_dim
+    assert "train_feat_period" in f.history_[-1]

@@ -11,7 +11,7 @@ from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 from skdistill._validation import check_choice, check_float, check_int
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._mlp import MLPForecaster
-from skdistill.nn.forecasting import FeatureRegressor
+from skdistill.nn.forecasting import FeatureRegressor, LightTS, TSMixer
 from skdistill.training.teacher import FrozenTeacher, cache_nbytes, compute_teacher_outputs
 from skdistill.training.windows import SlidingWindowDataset
 
@@ -59,8 +59,11 @@ class DistilledMLPForecaster(MLPForecaster):
     teacher_cache_mb : float, default=512
         Memory budget of the cached teacher outputs (float32 predictions ``n x H x C`` plus
         features ``n x C x d``); above it the teacher runs per batch, with the same loss.
-    student : {"dmlp"}, default="dmlp"
-        The light architecture distilled into.
+    student : {"dmlp", "tsmixer", "lightts"}, default="dmlp"
+        The light architecture distilled into: the DMLP (uses ``moving_avg`` and ``norm``),
+        TSMixer (``hidden_size`` is its channel-mixing width; RevIN unless ``norm="none"``) or
+        LightTS (``hidden_size``; ``window_length`` divisible by its chunk size 24). Each is
+        distilled through its own feature (see :mod:`skdistill.nn.forecasting`).
     max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose
         As for :class:`MLPForecaster`.
 
@@ -162,7 +165,7 @@ class DistilledMLPForecaster(MLPForecaster):
         check_int(self.n_scales, "n_scales", minimum=0)
         check_choice(self.kl_reduction, "kl_reduction", ("mean", "batchmean"))
         check_float(self.teacher_cache_mb, "teacher_cache_mb")
-        check_choice(self.student, "student", ("dmlp",))
+        check_choice(self.student, "student", ("dmlp", "tsmixer", "lightts"))
         for name in ("use_scale", "use_period", "use_supervised"):
             if not isinstance(getattr(self, name), bool | np.bool_):
                 raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}.")
@@ -180,11 +183,16 @@ class DistilledMLPForecaster(MLPForecaster):
                 "teacher must be an sktime forecaster (e.g. ITransformerForecaster() or any "
                 f"sktime BaseForecaster); got {type(self.teacher).__name__}."
             )
-        if self.n_scales and self.use_scale and 2**self.n_scales > self.hidden_size:
-            raise ValueError(
-                f"n_scales={self.n_scales} pools the hidden axis {self.n_scales} times: "
-                f"hidden_size={self.hidden_size} must be >= {2**self.n_scales}."
-            )
+
+    def _build_module(self, window_length, horizon, n_channels):
+        # The loss only needs forward_features and feature_dim: any light student fits.
+        if self.student == "tsmixer":
+            norm = "none" if self.norm == "none" else "revin"
+            return TSMixer(window_length, horizon, n_channels, hidden_size=self.hidden_size,
+                           norm=norm)
+        if self.student == "lightts":
+            return LightTS(window_length, horizon, n_channels, hidden_size=self.hidden_size)
+        return super()._build_module(window_length, horizon, n_channels)
 
     def _criterion_kwargs(self) -> dict:
         return {
@@ -215,6 +223,13 @@ class DistilledMLPForecaster(MLPForecaster):
             raise ValueError(
                 f"n_scales={self.n_scales} pools the forecast {self.n_scales} times: the horizon "
                 f"({H}) must be >= {2**self.n_scales}; lower n_scales."
+            )
+        feature_dim = ctx["module"].feature_dim
+        if self.beta and self.n_scales and self.use_scale and 2**self.n_scales > feature_dim:
+            raise ValueError(
+                f"n_scales={self.n_scales} pools the student's feature ({feature_dim} wide) "
+                f"{self.n_scales} times: it must be >= {2**self.n_scales}; raise hidden_size or "
+                "lower n_scales."
             )
         self.teacher_ = self._fit_teacher(y, H)
         self.alpha_ = float(self.alpha)
@@ -257,7 +272,8 @@ class DistilledMLPForecaster(MLPForecaster):
         adapter = t._as_teacher(self.scaler_mean_, self.scaler_scale_, self.horizon_)
         feature_dim = adapter.teacher.feature_dim
         use_feat = self.beta_ > 0 and (self.use_scale or self.use_period)
-        regressor = FeatureRegressor(feature_dim, int(self.hidden_size)) if use_feat else None
+        student_dim = ctx["module"].feature_dim
+        regressor = FeatureRegressor(feature_dim, student_dim) if use_feat else None
         n_bytes = cache_nbytes(
             len(train), self.horizon_, self.n_channels_, feature_dim if use_feat else None
         )

@@ -9,5 +9,21 @@ Every forecaster takes ``(window_length, horizon, n_channels, ...)``, maps a sta
 from .dmlp import DMLP, FeatureRegressor
 from .itransformer import ITransformer
 from .layers import MeanNorm, MovingAverage, RevIN
+from .light_students import LightTS, TSMixer
+from .moderntcn import ModernTCN
+from .patchtst import PatchTST
+from .timemixer import TimeMixer
 
-__all__ = ["DMLP", "FeatureRegressor", "ITransformer", "MeanNorm", "MovingAverage", "RevIN"]
+__all__ = [
+    "DMLP",
+    "FeatureRegressor",
+    "ITransformer",
+    "LightTS",
+    "MeanNorm",
+    "ModernTCN",
+    "MovingAverage",
+    "PatchTST",
+    "RevIN",
+    "TSMixer",
+    "TimeMixer",
+]
