@@ -257,7 +257,7 @@ def test_generic_teacher_forecasts_match_sktime_update_predict(etth1):
     f = tiny_distilled(NaiveForecaster(strategy="last"), beta=0.0, n_scales=1, max_epochs=1)
     f.fit(y, fh=[1, 2])
     starts = np.arange(0, 5)
-    preds = f._generic_teacher_predictions(y, starts, L, 2)
+    preds = f._generic_teacher_predictions(f.teacher_, y, starts, L, 2)
     # "last" strategy: every step forecasts the last context value (standardised).
     last_values = np.stack([y.to_numpy()[s + L - 1] for s in starts])
     expected = (last_values - f.scaler_mean_) / f.scaler_scale_
@@ -470,3 +470,49 @@ def test_other_students(etth1, fitted_teacher, student):
     assert type(f._student_module()).__name__ == {"tsmixer": "TSMixer", "lightts": "LightTS"}[student]
     assert f.net_.module_.regressor.out_dim == f._student_module().feature_dim
     assert "train_feat_period" in f.history_[-1]
+
+
+# --- ensembles of teachers --------------------------------------------------------------------
+
+
+def test_two_teachers_one_regressor_each_and_cache_equals_online(etth1, fitted_teacher):
+    second = tiny_mlp(max_epochs=1).fit(etth1, fh=range(1, H + 1))
+    cached = tiny_distilled([fitted_teacher, second], max_epochs=2).fit(etth1, fh=range(1, H + 1))
+    online = tiny_distilled([fitted_teacher, second], max_epochs=2, teacher_cache_mb=0)
+    online.fit(etth1, fh=range(1, H + 1))
+    regs = cached.net_.module_.regressor
+    assert len(regs) == 2 and regs[0].in_dim == 16 and regs[1].in_dim == 32
+    assert cached.teacher_ == [fitted_teacher, second]
+    assert cached.teacher_cached_ and not online.teacher_cached_
+    np.testing.assert_allclose(cached.history_[:, "train_loss"], online.history_[:, "train_loss"],
+                               rtol=1e-5)
+
+
+def test_ensemble_prediction_is_the_weighted_mean(etth1, fitted_teacher):
+    second = tiny_mlp(max_epochs=1).fit(etth1, fh=range(1, H + 1))
+    f = tiny_distilled([fitted_teacher, second], teacher_weights=[3.0, 1.0], beta=0.0, max_epochs=1)
+    f.fit(etth1, fh=range(1, H + 1))
+    # The pred-level target the student saw equals 0.75 * teacher 1 + 0.25 * teacher 2.
+    from skdistill.training.teacher import EnsembleAdapter
+
+    adapters = [t._as_teacher(f.scaler_mean_, f.scaler_scale_, H) for t in (fitted_teacher, second)]
+    x = torch.as_tensor(((etth1.to_numpy()[:L] - f.scaler_mean_) / f.scaler_scale_)[None],
+                        dtype=torch.float32)
+    with torch.no_grad():
+        mixed, _ = EnsembleAdapter(adapters, [0.75, 0.25]).eval()(x)
+        expected = 0.75 * adapters[0].eval()(x)[0] + 0.25 * adapters[1].eval()(x)[0]
+    torch.testing.assert_close(mixed, expected)
+
+
+def test_mixed_ensemble_with_a_generic_teacher(etth1, fitted_teacher):
+    y = etth1.iloc[:300]
+    deep = tiny_itransformer().fit(y, fh=range(1, H + 1))
+    f = tiny_distilled([deep, NaiveForecaster(strategy="last")], max_epochs=1)
+    f.fit(y, fh=range(1, H + 1))
+    assert f.beta_ == 2.0 and "train_feat_scale" in f.history_[-1] and f.teacher_cached_
+
+
+@pytest.mark.parametrize("weights", [[1.0], [-1.0, 2.0], [0.0, 0.0]])
+def test_bad_teacher_weights(etth1, fitted_teacher, weights):
+    with pytest.raises(ValueError, match="teacher_weights"):
+        tiny_distilled([fitted_teacher, fitted_teacher], teacher_weights=weights).fit(etth1, fh=[1])

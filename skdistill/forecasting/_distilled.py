@@ -12,7 +12,12 @@ from skdistill._validation import check_choice, check_float, check_int
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._mlp import MLPForecaster
 from skdistill.nn.forecasting import FeatureRegressor, LightTS, TSMixer
-from skdistill.training.teacher import FrozenTeacher, cache_nbytes, compute_teacher_outputs
+from skdistill.training.teacher import (
+    EnsembleAdapter,
+    FrozenTeacher,
+    cache_nbytes,
+    compute_teacher_outputs,
+)
 from skdistill.training.windows import SlidingWindowDataset
 
 _MB = 2**20
@@ -35,8 +40,8 @@ class DistilledMLPForecaster(MLPForecaster):
 
     Parameters
     ----------
-    teacher : sktime forecaster or None
-        The heavy forecaster. Unfitted: cloned into ``teacher_`` and fitted on the same ``y``
+    teacher : sktime forecaster, list of them, or None
+        The heavy forecaster (a list: an ensemble, see ``teacher_weights``). Unfitted: cloned into ``teacher_`` and fitted on the same ``y``
         inside ``fit`` (leak-free under ``evaluate``). Fitted: used as is. Forecasters of this
         package give predictions and features; any other sktime forecaster gives predictions
         only (``beta`` is then forced to 0 with a warning). Required at fit time.
@@ -59,6 +64,10 @@ class DistilledMLPForecaster(MLPForecaster):
     teacher_cache_mb : float, default=512
         Memory budget of the cached teacher outputs (float32 predictions ``n x H x C`` plus
         features ``n x C x d``); above it the teacher runs per batch, with the same loss.
+    teacher_weights : list of float, optional
+        With a list of teachers: weights of their predictions (normalised to sum 1; default
+        equal). Each teacher of this package gets its own feature regressor; the feature terms
+        are averaged over them.
     student : {"dmlp", "tsmixer", "lightts"}, default="dmlp"
         The light architecture distilled into: the DMLP (uses ``moving_avg`` and ``norm``),
         TSMixer (``hidden_size`` is its channel-mixing width; RevIN unless ``norm="none"``) or
@@ -112,6 +121,7 @@ class DistilledMLPForecaster(MLPForecaster):
         kl_reduction: str = "mean",
         teacher_cache_mb: float = 512,
         student: str = "dmlp",
+        teacher_weights=None,
         max_epochs: int = 100,
         batch_size: int = 32,
         lr: float = 0.01,
@@ -132,6 +142,7 @@ class DistilledMLPForecaster(MLPForecaster):
         self.kl_reduction = kl_reduction
         self.teacher_cache_mb = teacher_cache_mb
         self.student = student
+        self.teacher_weights = teacher_weights
         super().__init__(
             window_length=window_length,
             hidden_size=hidden_size,
@@ -174,15 +185,25 @@ class DistilledMLPForecaster(MLPForecaster):
                 "DistilledMLPForecaster needs a teacher: pass teacher=<an sktime forecaster> "
                 "(e.g. ITransformerForecaster()). To train the student alone use MLPForecaster."
             )
-        if isinstance(self.teacher, list | tuple):
-            raise ValueError(
-                "a list of teachers is not supported yet; pass a single sktime forecaster."
-            )
-        if not isinstance(self.teacher, BaseForecaster):
-            raise TypeError(
-                "teacher must be an sktime forecaster (e.g. ITransformerForecaster() or any "
-                f"sktime BaseForecaster); got {type(self.teacher).__name__}."
-            )
+        teachers = self._teacher_list()
+        if not teachers:
+            raise ValueError("teacher is an empty list; pass at least one sktime forecaster.")
+        for t in teachers:
+            if not isinstance(t, BaseForecaster):
+                raise TypeError(
+                    "teacher must be an sktime forecaster (e.g. ITransformerForecaster() or any "
+                    f"sktime BaseForecaster), or a list of them; got {type(t).__name__}."
+                )
+        if self.teacher_weights is not None:
+            w = np.asarray(self.teacher_weights, dtype=np.float64)
+            if w.shape != (len(teachers),) or not np.isfinite(w).all() or (w < 0).any() or not w.sum():
+                raise ValueError(
+                    f"teacher_weights must be {len(teachers)} non-negative numbers (one per "
+                    f"teacher) with a positive sum; got {self.teacher_weights!r}."
+                )
+
+    def _teacher_list(self) -> list:
+        return list(self.teacher) if isinstance(self.teacher, list | tuple) else [self.teacher]
 
     def _build_module(self, window_length, horizon, n_channels):
         # The loss only needs forward_features and feature_dim: any light student fits.
@@ -209,8 +230,7 @@ class DistilledMLPForecaster(MLPForecaster):
         }
 
     # --- the teacher's side --------------------------------------------------------------
-    def _fit_teacher(self, y, horizon: int):
-        teacher = self.teacher
+    def _fit_teacher(self, teacher, y, horizon: int):
         if teacher.is_fitted:
             return teacher
         teacher = teacher.clone()
@@ -231,27 +251,43 @@ class DistilledMLPForecaster(MLPForecaster):
                 f"{self.n_scales} times: it must be >= {2**self.n_scales}; raise hidden_size or "
                 "lower n_scales."
             )
-        self.teacher_ = self._fit_teacher(y, H)
+        fitted = [self._fit_teacher(t, y, H) for t in self._teacher_list()]
+        self.teacher_ = fitted if isinstance(self.teacher, list | tuple) else fitted[0]
+        weights = np.ones(len(fitted)) if self.teacher_weights is None else np.asarray(
+            self.teacher_weights, dtype=np.float64
+        )
+        weights = weights / weights.sum()
         self.alpha_ = float(self.alpha)
         self.beta_ = float(self.beta)
-        train = SlidingWindowDataset(ctx["series"], L, H, starts=ctx["train_starts"])
-        if isinstance(self.teacher_, BaseDeepForecaster):
-            return self._deep_teacher(train, ctx)
-        if self.beta_ > 0:
+        deep = [(t, w) for t, w in zip(fitted, weights, strict=True)
+                if isinstance(t, BaseDeepForecaster)]
+        generic = [(t, w) for t, w in zip(fitted, weights, strict=True)
+                   if not isinstance(t, BaseDeepForecaster)]
+        if not deep and self.beta_ > 0:
+            names = ", ".join(type(t).__name__ for t in fitted)
             warnings.warn(
-                f"{type(self.teacher_).__name__} exposes no hidden features: feature-level "
-                "distillation is off (beta forced to 0). Use a forecaster of skdistill as the "
-                "teacher for both levels.",
+                f"{names} exposes no hidden features: feature-level distillation is off (beta "
+                "forced to 0). Use a forecaster of skdistill as the teacher for both levels.",
                 UserWarning,
                 stacklevel=4,
             )
             self.beta_ = 0.0
-        self.teacher_cached_ = True
-        preds = self._generic_teacher_predictions(y, ctx["train_starts"], L, H)
-        return {"extras": {"teacher_pred": torch.as_tensor(preds, dtype=torch.float32)}}
+        train = SlidingWindowDataset(ctx["series"], L, H, starts=ctx["train_starts"])
+        out = self._deep_teachers(deep, train, ctx, force_cache=bool(generic)) if deep else {
+            "extras": {}
+        }
+        if generic:
+            self.teacher_cached_ = True
+            pred = sum(
+                w * self._generic_teacher_predictions(t, y, ctx["train_starts"], L, H)
+                for t, w in generic
+            )
+            pred = torch.as_tensor(pred, dtype=torch.float32)
+            extras = out["extras"]
+            extras["teacher_pred"] = extras["teacher_pred"] + pred if "teacher_pred" in extras else pred
+        return out
 
-    def _deep_teacher(self, train: SlidingWindowDataset, ctx: dict) -> dict:
-        t = self.teacher_
+    def _check_deep_teacher(self, t: BaseDeepForecaster) -> None:
         if list(t.columns_) != list(self.columns_):
             raise ValueError(
                 f"the teacher was fitted on columns {list(t.columns_)} but y has "
@@ -269,19 +305,34 @@ class DistilledMLPForecaster(MLPForecaster):
                 f"{self.window_length}: the student's windows cannot feed it. Use a teacher with "
                 "window_length <= the student's."
             )
-        adapter = t._as_teacher(self.scaler_mean_, self.scaler_scale_, self.horizon_)
-        feature_dim = adapter.teacher.feature_dim
+
+    def _deep_teachers(self, deep: list, train: SlidingWindowDataset, ctx: dict, *,
+                       force_cache: bool) -> dict:
+        """Adapters, regressors and (cached or per-batch) outputs of the package's teachers."""
+        adapters = []
+        for t, _ in deep:
+            self._check_deep_teacher(t)
+            adapters.append(t._as_teacher(self.scaler_mean_, self.scaler_scale_, self.horizon_))
+        feature_dims = [a.teacher.feature_dim for a in adapters]
         use_feat = self.beta_ > 0 and (self.use_scale or self.use_period)
         student_dim = ctx["module"].feature_dim
-        regressor = FeatureRegressor(feature_dim, student_dim) if use_feat else None
-        n_bytes = cache_nbytes(
-            len(train), self.horizon_, self.n_channels_, feature_dim if use_feat else None
+        regressor = None
+        if use_feat:
+            regs = [FeatureRegressor(d, student_dim) for d in feature_dims]
+            regressor = regs[0] if len(regs) == 1 else torch.nn.ModuleList(regs)
+        if len(adapters) == 1 and not force_cache and deep[0][1] == 1.0:
+            teacher = adapters[0]
+        else:
+            teacher = EnsembleAdapter(adapters, [w for _, w in deep])
+        n_bytes = sum(
+            cache_nbytes(len(train), self.horizon_, self.n_channels_, d if use_feat else None)
+            for d in feature_dims
         )
-        self.teacher_cached_ = n_bytes <= float(self.teacher_cache_mb) * _MB
-        out = {"regressor": regressor}
+        self.teacher_cached_ = force_cache or n_bytes <= float(self.teacher_cache_mb) * _MB
+        out = {"regressor": regressor, "extras": {}}
         if self.teacher_cached_:
             out["extras"] = compute_teacher_outputs(
-                adapter, train, with_features=use_feat, device=ctx["device"]
+                teacher, train, with_features=use_feat, device=ctx["device"]
             )
         else:
             if self.verbose:
@@ -289,10 +340,12 @@ class DistilledMLPForecaster(MLPForecaster):
                     f"teacher cache would take {n_bytes / _MB:.0f} MB > teacher_cache_mb="
                     f"{self.teacher_cache_mb}: running the teacher per batch."
                 )
-            out["teacher"] = FrozenTeacher(adapter)
+            out["teacher"] = FrozenTeacher(teacher)
         return out
 
-    def _generic_teacher_predictions(self, y, starts: np.ndarray, L: int, H: int) -> np.ndarray:
+    def _generic_teacher_predictions(
+        self, teacher, y, starts: np.ndarray, L: int, H: int
+    ) -> np.ndarray:
         """Forecasts of a non-skdistill teacher for every training window (standardised).
 
         A copy of the teacher is fitted on the first window's context and walked forward one
@@ -300,7 +353,7 @@ class DistilledMLPForecaster(MLPForecaster):
         window, never a refit.
         """
         fh = ForecastingHorizon(np.arange(1, H + 1), is_relative=True)
-        walker = self.teacher_.clone()
+        walker = teacher.clone()
         first = int(starts[0]) if len(starts) else 0
         walker.fit(y.iloc[first : first + L], fh=fh)
         preds = np.empty((len(starts), H, self.n_channels_))

@@ -96,29 +96,40 @@ class DistillationNet(NeuralNet):
                     f"validation MSE is not finite ({loss.item()}); training diverged: lower lr."
                 )
             return loss
-        teacher_pred, teacher_feat = self._teacher_outputs(X)
+        teacher_pred, teacher_feats = self._teacher_outputs(X)
         criterion = self.criterion_
-        regressed = None
+        student_feat, regressed = feat, None
         if criterion.feat_active:
-            regressed = self.module_.regressor(teacher_feat)
-        terms = criterion(pred, y_true, teacher_pred, feat, regressed)
+            regressors = self.module_.regressor
+            if not isinstance(regressors, nn.ModuleList):
+                regressors = [regressors]
+            # Several teachers: stacking (student, R_k(teacher_k)) pairs along the batch makes
+            # every feature term the exact average of the per-teacher terms (equal-size chunks).
+            regressed = torch.cat([r(f) for r, f in zip(regressors, teacher_feats, strict=True)])
+            student_feat = feat.repeat(len(teacher_feats), 1, 1)
+        terms = criterion(pred, y_true, teacher_pred, student_feat, regressed)
         for name in TERM_NAMES:
             if name in terms:
                 self.history.record_batch(f"train_{name}", terms[name].item())
         return terms["loss"]
 
     def _teacher_outputs(self, X):
+        """``(teacher prediction, [teacher feature per teacher])`` from the batch or the teacher."""
         criterion = self.criterion_
         if not (criterion.pred_active or criterion.feat_active):
-            return None, None
+            return None, []
         if isinstance(X, Mapping) and "teacher_pred" in X:
             tp = to_tensor(X["teacher_pred"], device=self.device)
-            tf = X.get("teacher_feat")
-            return tp, (to_tensor(tf, device=self.device) if tf is not None else None)
+            keys = sorted(
+                (k for k in X if k == "teacher_feat" or k.startswith("teacher_feat_")),
+                key=lambda k: int(k.rsplit("_", 1)[1]) if k[-1].isdigit() else -1,
+            )
+            return tp, [to_tensor(X[k], device=self.device) for k in keys]
         if self.teacher is None:
             raise RuntimeError("no cached teacher outputs in the batch and no teacher set.")
         x = to_tensor(X["x"] if isinstance(X, Mapping) else X, device=self.device)
-        return self.teacher(x)
+        tp, tf = self.teacher(x)
+        return tp, (list(tf) if isinstance(tf, list | tuple) else [tf])
 
     def initialize_module(self):
         super().initialize_module()

@@ -60,6 +60,21 @@ class TeacherAdapter(nn.Module):
         return pred, feat
 
 
+class EnsembleAdapter(nn.Module):
+    """Several :class:`TeacherAdapter` s seen as one: the weighted mean of their predictions
+    and the list of their features (one regressor each on the student's side)."""
+
+    def __init__(self, adapters: list[nn.Module], weights) -> None:
+        super().__init__()
+        self.adapters = nn.ModuleList(adapters)
+        self.register_buffer("weights", torch.as_tensor(np.asarray(weights, dtype=np.float32)))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        preds, feats = zip(*(a(x) for a in self.adapters), strict=True)
+        pred = sum(w * p for w, p in zip(self.weights, preds, strict=True))
+        return pred, list(feats)
+
+
 def cache_nbytes(n_windows: int, horizon: int, n_channels: int, feature_dim: int | None) -> int:
     """Bytes a float32 cache of predictions (and features) for ``n_windows`` takes."""
     per = horizon * n_channels + (n_channels * feature_dim if feature_dim else 0)
@@ -91,7 +106,9 @@ def compute_teacher_outputs(
     for contexts in dataset.contexts(batch):
         pred, feat = adapter(contexts.to(device))
         parts = {"teacher_pred": pred}
-        if with_features:
+        if with_features and isinstance(feat, list | tuple):
+            parts.update({f"teacher_feat_{k}": f for k, f in enumerate(feat)})
+        elif with_features:
             parts["teacher_feat"] = feat
         for key, value in parts.items():
             if key not in out:
