@@ -1,4 +1,4 @@
-"""``skdistill demo``: distil an iTransformer into an MLP on the bundled ETTh1 and compare.
+"""``skdistill demo``: distil a teacher (iTransformer by default) into an MLP on the bundled ETTh1.
 
 Three models are trained under the standard protocol (look-back L, horizon H, train rows
 ``[0, 8640)``, validation windows targeting ``[8640, 11520)``, test rows of
@@ -27,6 +27,13 @@ _FIT_END = 11520  # train + validation rows of the ETTh protocol
 _VALIDATION_ROWS = 2880  # 11520 - 8640: the validation rows of the ETTh protocol
 _TARGET = "OT"
 _LATENCY_WINDOWS = 32
+# --teacher choices: display name and forecaster class name in skdistill.forecasting
+_TEACHERS = {
+    "itransformer": ("iTransformer", "ITransformerForecaster"),
+    "patchtst": ("PatchTST", "PatchTSTForecaster"),
+    "moderntcn": ("ModernTCN", "ModernTCNForecaster"),
+    "timemixer": ("TimeMixer", "TimeMixerForecaster"),
+}
 _QUICK = {"window_length": 96, "horizon": 24, "epochs": 2, "teacher_epochs": 1}
 
 
@@ -36,7 +43,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--horizon", type=int, default=96, help="forecast horizon H (96)")
     parser.add_argument("--epochs", type=int, default=6, help="epochs of both MLPs (6)")
     parser.add_argument(
-        "--teacher-epochs", type=int, default=3, help="epochs of the iTransformer teacher (3)"
+        "--teacher", default="itransformer", choices=sorted(_TEACHERS),
+        help="the teacher forecaster (itransformer)",
+    )
+    parser.add_argument(
+        "--teacher-epochs", type=int, default=3, help="epochs of the teacher (3)"
     )
     parser.add_argument("--seed", type=int, default=0, help="random_state of every model (0)")
     parser.add_argument(
@@ -86,6 +97,7 @@ def _settings(args: argparse.Namespace) -> dict:
         "teacher_epochs": args.teacher_epochs,
         "seed": args.seed,
         "device": args.device,
+        "teacher": getattr(args, "teacher", "itransformer"),
         "quick": bool(args.quick),
     }
     if args.quick:
@@ -142,9 +154,9 @@ def _plot(path: Path, y, test: slice, L: int, H: int, forecasts: dict) -> None:
     fig, ax = plt.subplots(figsize=(10, 4))
     ax.plot(steps_ctx, series[origin - n_context : origin], color="0.55", label="context")
     ax.plot(steps, series[origin : origin + H], color="black", lw=2, label="truth")
-    styles = {"iTransformer (teacher)": "--", "MLP alone": ":", "MLP distilled": "-"}
+    styles = {"MLP alone": ":", "MLP distilled": "-"}
     for name, pred in forecasts.items():
-        ax.plot(steps, pred[:, col], ls=styles.get(name, "-"), lw=1.6, label=name)
+        ax.plot(steps, pred[:, col], ls=styles.get(name, "--"), lw=1.6, label=name)
     ax.axvline(-0.5, color="0.8", lw=1)
     ax.set_xlabel(f"hours from the forecast origin ({y.index[origin]})")
     ax.set_ylabel(f"{_TARGET} (oil temperature)")
@@ -173,7 +185,6 @@ def run(args: argparse.Namespace) -> int:
     from skdistill.datasets import load_ltsf, ltsf_split
     from skdistill.forecasting import (
         DistilledMLPForecaster,
-        ITransformerForecaster,
         MLPForecaster,
     )
 
@@ -210,9 +221,12 @@ def run(args: argparse.Namespace) -> int:
         models[name] = forecaster
         return forecaster
 
+    import skdistill.forecasting as forecasting
+
+    label, cls_name = _TEACHERS[args.teacher]
     teacher = fit(
-        "iTransformer (teacher)",
-        ITransformerForecaster(max_epochs=settings["teacher_epochs"], **common),
+        f"{label} (teacher)",
+        getattr(forecasting, cls_name)(max_epochs=settings["teacher_epochs"], **common),
         settings["teacher_epochs"],
     )
     fit("MLP alone", MLPForecaster(max_epochs=epochs, **common), epochs)

@@ -94,3 +94,11 @@ def test_evaluate_windows_matches_direct_computation(tiny_mlp):
 
     lat = latency_ms(tiny_mlp, contexts[:32], repeats=3, warmup=1)
     assert lat["ms"] > 0 and lat["repeats"] == 3 and lat["n_windows"] == 32
+
+
+def test_demo_with_another_teacher(tmp_path, capsys):
+    from skdistill.cli import main
+
+    assert main(["demo", "--quick", "--teacher", "timemixer", "--output-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "TimeMixer (teacher)" in out and (tmp_path / "results.json").exists()
