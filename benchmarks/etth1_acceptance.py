@@ -21,7 +21,15 @@ import torch
 from skdistill import __version__
 from skdistill._evaluation import evaluate_windows, latency_ms
 from skdistill.datasets import load_ltsf, ltsf_split
-from skdistill.forecasting import DistilledMLPForecaster, ITransformerForecaster, MLPForecaster
+import skdistill.forecasting as forecasting
+from skdistill.forecasting import DistilledMLPForecaster, MLPForecaster
+
+_TEACHERS = {
+    "itransformer": "ITransformerForecaster",
+    "patchtst": "PatchTSTForecaster",
+    "moderntcn": "ModernTCNForecaster",
+    "timemixer": "TimeMixerForecaster",
+}
 
 
 def main() -> None:
@@ -31,6 +39,13 @@ def main() -> None:
     parser.add_argument("--alpha", type=float, default=2.0)
     parser.add_argument("--beta", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--teacher", default="itransformer",
+        choices=("itransformer", "patchtst", "moderntcn", "timemixer"),
+    )
+    parser.add_argument("--teacher-epochs", type=int, default=None,
+                        help="cap the teacher's max_epochs (default: its own)")
+    parser.add_argument("--student", default="dmlp", choices=("dmlp", "tsmixer", "lightts"))
     parser.add_argument("--output", default="benchmarks_output/etth1_acceptance.json")
     args = parser.parse_args()
     L, H = args.window_length, args.horizon
@@ -46,15 +61,16 @@ def main() -> None:
     models = {}
     timings = {}
     t0 = time.perf_counter()
-    teacher = ITransformerForecaster(**common).fit(y, fh=fh)
+    teacher_kw = {} if args.teacher_epochs is None else {"max_epochs": args.teacher_epochs}
+    teacher = getattr(forecasting, _TEACHERS[args.teacher])(**common, **teacher_kw).fit(y, fh=fh)
     timings["teacher"] = time.perf_counter() - t0
-    models["iTransformer (teacher)"] = teacher
+    models[f"{args.teacher} (teacher)"] = teacher
     t0 = time.perf_counter()
     models["MLP alone"] = MLPForecaster(**common).fit(y, fh=fh)
     timings["mlp"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    models["TimeDistill MLP"] = DistilledMLPForecaster(
-        teacher, alpha=args.alpha, beta=args.beta, **common
+    models[f"TimeDistill {args.student}"] = DistilledMLPForecaster(
+        teacher, alpha=args.alpha, beta=args.beta, student=args.student, **common
     ).fit(y, fh=fh)
     timings["distilled"] = time.perf_counter() - t0
 
