@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+import skdistill.forecasting as forecasting
 from skdistill import __version__
 from skdistill._evaluation import evaluate_windows, latency_ms
 from skdistill.datasets import load_ltsf, ltsf_split
-import skdistill.forecasting as forecasting
 from skdistill.forecasting import DistilledMLPForecaster, MLPForecaster
 
 _TEACHERS = {
