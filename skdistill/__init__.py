@@ -24,6 +24,10 @@ _LAZY = {
     "TimeMixerForecaster": "skdistill.forecasting",
     "DistilledMLPRegressor": "skdistill.regression",
     "SFKDClassifier": "skdistill.classification",
+    "KDClassifier": "skdistill.classification",
+    "FitNetClassifier": "skdistill.classification",
+    "OFAClassifier": "skdistill.classification",
+    "DKDClassifier": "skdistill.classification",
 }
 
 __all__ = ["__version__", *_LAZY]

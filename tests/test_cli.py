@@ -49,3 +49,13 @@ def test_python_dash_m_and_version_flag():
 def test_unknown_subcommand_exits_with_usage_error():
     proc = subprocess.run([sys.executable, "-m", "skdistill", "nope"], capture_output=True, text=True)
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
+
+
+def test_top_level_lazy_imports():
+    from skdistill import DistilledMLPForecaster, SFKDClassifier
+
+    assert DistilledMLPForecaster.__module__.startswith("skdistill.forecasting")
+    assert SFKDClassifier.__module__.startswith("skdistill.classification")
+    assert set(skdistill.__all__) <= set(dir(skdistill))
+    for name in skdistill.__all__:
+        assert getattr(skdistill, name) is not None
