@@ -22,6 +22,13 @@ def _check_positive_int(value: object, name: str) -> int:
     return int(value)
 
 
+def _check_dropout(value: object, name: str = "dropout") -> float:
+    """Return ``value`` as a float in [0, 1), or raise a ValueError naming the parameter."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
+    return float(value)
+
+
 def _check_choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``allowed``, else raise a ValueError naming the parameter."""
     if not isinstance(value, str) or value not in allowed:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import RevIN, _check_choice, _check_forecast_input, _check_positive_int
-from .timemixer import _check_dropout
+from .layers import RevIN, _check_choice, _check_dropout, _check_forecast_input, _check_positive_int
 
 __all__ = ["LightTS", "TSMixer"]
 

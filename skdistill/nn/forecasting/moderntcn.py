@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import RevIN, _check_forecast_input, _check_positive_int
-from .patchtst import _check_dropout
+from .layers import RevIN, _check_dropout, _check_forecast_input, _check_positive_int
 
 __all__ = ["ModernTCN"]
 

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import math
-import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import RevIN, _check_forecast_input, _check_positive_int
+from .layers import RevIN, _check_dropout, _check_forecast_input, _check_positive_int
 
 __all__ = ["PatchTST"]
-
-
-def _check_dropout(value: object, name: str) -> float:
-    """Return ``value`` as a float in [0, 1), or raise a ValueError naming the parameter."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
-    return float(value)
 
 
 class _BatchNormTokens(nn.Module):

@@ -8,16 +8,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import MovingAverage, RevIN, _check_forecast_input, _check_positive_int
+from .layers import MovingAverage, RevIN, _check_dropout, _check_forecast_input, _check_positive_int
 
 __all__ = ["TimeMixer"]
-
-
-def _check_dropout(value: object, name: str = "dropout") -> float:
-    """Return ``value`` as a float in [0, 1), or raise a ValueError naming the parameter."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
-    return float(value)
 
 
 def _check_non_negative_int(value: object, name: str) -> int:
