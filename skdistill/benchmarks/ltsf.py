@@ -1,0 +1,693 @@
+"""Long-term forecasting benchmark of TimeDistill: datasets x horizons x teachers x methods.
+
+Every cell (one dataset, horizon, teacher, method and seed) is fitted under the standard
+protocol (:func:`skdistill.datasets.ltsf_split`, scaler on the training rows, stride-1 windows,
+metrics on standardised data over every test window) and written to its own JSON file, so an
+interrupted run resumes where it stopped. Fitted teachers are pickled and shared by the cells
+that distil them. :func:`render_ltsf_report` turns the records into markdown and reST tables
+and plots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import platform
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "LTSF_METHODS",
+    "LTSF_PROFILES",
+    "PAPER_TIMEDISTILL_MSE",
+    "LTSFConfig",
+    "render_ltsf_report",
+    "run_ltsf",
+]
+
+# Method -> DistilledMLPForecaster overrides ("teacher" and "mlp" are the two baselines).
+LTSF_METHODS: dict[str, dict | None] = {
+    "teacher": None,
+    "mlp": None,
+    "timedistill": {},
+    "no_supervised": {"use_supervised": False},
+    "no_scale": {"use_scale": False},
+    "no_period": {"use_period": False},
+    "prediction_only": {"beta": 0.0},
+    "feature_only": {"alpha": 0.0},
+}
+_TEACHER_CLASSES = {
+    "itransformer": "ITransformerForecaster",
+    "patchtst": "PatchTSTForecaster",
+    "moderntcn": "ModernTCNForecaster",
+    "timemixer": "TimeMixerForecaster",
+}
+# The spec's per-dataset (alpha, beta) for the ModernTCN and iTransformer teachers (L = 720).
+_WEIGHTS = {
+    "moderntcn": {
+        "etth1": (2, 2),
+        "etth2": (2, 0.5),
+        "ettm1": (2, 0.1),
+        "ettm2": (2, 0.5),
+        "weather": (0.5, 2),
+        "electricity": (0.1, 0.5),
+        "solar": (0.1, 2),
+        "traffic": (0.1, 0.1),
+    },
+    "itransformer": {
+        "etth1": (2, 2),
+        "etth2": (1, 0.5),
+        "ettm1": (1, 1),
+        "ettm2": (1, 0.1),
+        "weather": (0.1, 0.1),
+        "electricity": (0.1, 0.5),
+        "solar": (0.1, 1),
+        "traffic": (0.5, 0.5),
+    },
+}
+# TimeDistill with the ModernTCN teacher, mean MSE over the four horizons (the paper's table).
+PAPER_TIMEDISTILL_MSE = {
+    "ETTh1": 0.429,
+    "ETTh2": 0.345,
+    "ETTm1": 0.348,
+    "ETTm2": 0.250,
+    "weather": 0.221,
+    "Electricity": 0.157,
+    "Traffic": 0.387,
+    "Solar": 0.184,
+}
+
+
+@dataclass(frozen=True)
+class LTSFConfig:
+    """What one benchmark run covers; see :data:`LTSF_PROFILES` for the two presets.
+
+    ``teacher_params`` maps a teacher name to constructor overrides (e.g. a shorter schedule
+    on a CPU); ``student_params`` applies to the MLP and every distilled student.
+    """
+
+    datasets: tuple[str, ...] = ("ETTh1", "ETTh2", "ETTm1", "weather")
+    horizons: tuple[int, ...] = (96, 192, 336, 720)
+    teachers: tuple[str, ...] = ("itransformer", "moderntcn")
+    methods: tuple[str, ...] = tuple(LTSF_METHODS)
+    seeds: tuple[int, ...] = (0,)
+    window_length: int = 720
+    teacher_params: dict = field(default_factory=dict)
+    student_params: dict = field(default_factory=dict)
+    latency_repeats: int = 30
+    online_epochs: int = 2
+    device: str = "cpu"
+
+
+LTSF_PROFILES: dict[str, LTSFConfig] = {
+    # A few minutes on 2 CPU cores: checks the whole pipeline, not the paper's numbers.
+    "quick": LTSFConfig(
+        datasets=("ETTh1",),
+        horizons=(96,),
+        teachers=("itransformer",),
+        methods=("teacher", "mlp", "timedistill", "prediction_only"),
+        window_length=96,
+        teacher_params={"itransformer": {"d_model": 64, "d_ff": 64, "max_epochs": 2}},
+        student_params={"max_epochs": 2},
+        latency_repeats=10,
+        online_epochs=1,
+    ),
+    "full": LTSFConfig(),
+}
+
+
+def _cell_name(dataset: str, horizon: int, teacher: str | None, method: str, seed: int) -> str:
+    return f"{dataset}_H{horizon}_{teacher or 'none'}_{method}_s{seed}"
+
+
+def _peak_rss_mb() -> float:
+    # ru_maxrss is KiB on Linux, bytes on macOS; it is the process-wide peak so far.
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+def _machine() -> dict:
+    import torch
+
+    info = {
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+    return info
+
+
+def _versions() -> dict:
+    import sklearn
+    import skorch
+    import sktime
+    import torch
+
+    from skdistill import __version__
+
+    return {
+        "skdistill": __version__,
+        "torch": torch.__version__,
+        "skorch": skorch.__version__,
+        "sktime": sktime.__version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+    }
+
+
+class _Runner:
+    """Fits and records the cells of one configuration under ``output_dir``."""
+
+    def __init__(self, config: LTSFConfig, output_dir: Path, data_home, log: Callable) -> None:
+        self.config, self.out, self.data_home, self.log = config, output_dir, data_home, log
+        (self.out / "cells").mkdir(parents=True, exist_ok=True)
+        (self.out / "teachers").mkdir(parents=True, exist_ok=True)
+        self._data: dict[str, tuple] = {}
+
+    def data(self, dataset: str) -> tuple:
+        if dataset not in self._data:
+            from skdistill.datasets import load_ltsf, ltsf_split
+
+            frame = load_ltsf(dataset, data_home=self.data_home)
+            train, val, test = ltsf_split(dataset, len(frame), self.config.window_length)
+            self._data[dataset] = (frame, train, val, test)
+        return self._data[dataset]
+
+    def common(self, dataset: str, seed: int) -> dict:
+        _, train, val, _ = self.data(dataset)
+        return {
+            "window_length": self.config.window_length,
+            "validation_size": val.stop - train.stop,
+            "random_state": seed,
+            "device": self.config.device,
+        }
+
+    def teacher(self, dataset: str, horizon: int, name: str, seed: int):
+        import skdistill.forecasting as forecasting
+
+        path = self.out / "teachers" / f"{_cell_name(dataset, horizon, name, 'teacher', seed)}.pkl"
+        if path.exists():
+            with path.open("rb") as f:
+                return pickle.load(f)
+        frame, _, val, _ = self.data(dataset)
+        cls = getattr(forecasting, _TEACHER_CLASSES[name])
+        params = {**self.common(dataset, seed), **self.config.teacher_params.get(name, {})}
+        t0 = time.perf_counter()
+        model = cls(**params).fit(frame.iloc[: val.stop], fh=range(1, horizon + 1))
+        fitted = (model, time.perf_counter() - t0)
+        with path.open("wb") as f:
+            pickle.dump(fitted, f)
+        return fitted
+
+    def weights(self, dataset: str, teacher: str) -> tuple[float, float]:
+        return _WEIGHTS.get(teacher, {}).get(dataset.lower(), (1.0, 1.0))
+
+    def fit_cell(self, dataset: str, horizon: int, teacher: str | None, method: str, seed: int):
+        from skdistill.forecasting import DistilledMLPForecaster, MLPForecaster
+
+        frame, _, val, _ = self.data(dataset)
+        y, fh = frame.iloc[: val.stop], range(1, horizon + 1)
+        common = self.common(dataset, seed)
+        if method == "teacher":
+            return self.teacher(dataset, horizon, teacher, seed)
+        t0 = time.perf_counter()
+        if method == "mlp":
+            model = MLPForecaster(**common, **self.config.student_params).fit(y, fh=fh)
+            return model, time.perf_counter() - t0
+        fitted_teacher, _ = self.teacher(dataset, horizon, teacher, seed)
+        alpha, beta = self.weights(dataset, teacher)
+        params = {
+            "alpha": alpha,
+            "beta": beta,
+            **common,
+            **self.config.student_params,
+            **LTSF_METHODS[method],
+        }
+        model = DistilledMLPForecaster(fitted_teacher, **params).fit(y, fh=fh)
+        return model, time.perf_counter() - t0
+
+    def record(self, dataset, horizon, teacher, method, seed, model, fit_s) -> dict:
+        from skdistill._evaluation import evaluate_windows, latency_ms
+
+        frame, _, _, test = self.data(dataset)
+        values = frame.to_numpy()
+        L = self.config.window_length
+        metrics = evaluate_windows(
+            model, values, test, model.scaler_mean_, model.scaler_scale_, horizon
+        )
+        contexts = np.stack([values[test.start + i : test.start + i + L] for i in range(32)])
+        latency = latency_ms(model, contexts, repeats=self.config.latency_repeats, warmup=2)
+        # One test window for the prediction plot: the first one, every channel, original units.
+        first = model.predict_windows(contexts[:1])[0]
+        durations = [row["dur"] for row in model.history_]
+        return {
+            "dataset": dataset,
+            "horizon": horizon,
+            "teacher": teacher,
+            "method": method,
+            "seed": seed,
+            "mse": metrics["mse"],
+            "mae": metrics["mae"],
+            "n_windows": metrics["n_windows"],
+            "params": int(model.n_parameters()),
+            "latency_ms": latency["ms"],
+            "latency_device": latency["device"],
+            "epochs": len(model.history_),
+            "epoch_s": statistics.median(durations),
+            "fit_s": fit_s,
+            "peak_rss_mb": _peak_rss_mb(),
+            "alpha": getattr(model, "alpha_", None),
+            "beta": getattr(model, "beta_", None),
+            "teacher_cached": getattr(model, "teacher_cached_", None),
+            "example": {
+                "truth": values[test.start + L : test.start + L + horizon, -1].tolist(),
+                "prediction": first[:, -1].tolist(),
+                "channel": str(frame.columns[-1]),
+            },
+        }
+
+    def online_epoch(self, dataset: str, horizon: int, teacher: str, seed: int) -> dict:
+        """Seconds per epoch when the teacher runs on every batch (the reference's way)."""
+        from skdistill.forecasting import DistilledMLPForecaster
+
+        frame, _, val, _ = self.data(dataset)
+        fitted_teacher, _ = self.teacher(dataset, horizon, teacher, seed)
+        alpha, beta = self.weights(dataset, teacher)
+        params = {
+            **self.common(dataset, seed),
+            **self.config.student_params,
+            "max_epochs": self.config.online_epochs,
+            "patience": None,
+        }
+        model = DistilledMLPForecaster(
+            fitted_teacher, alpha=alpha, beta=beta, teacher_cache_mb=0, **params
+        )
+        model.fit(frame.iloc[: val.stop], fh=range(1, horizon + 1))
+        return {
+            "dataset": dataset,
+            "horizon": horizon,
+            "teacher": teacher,
+            "method": "timedistill_online",
+            "seed": seed,
+            "epoch_s": statistics.median(row["dur"] for row in model.history_),
+            "epochs": len(model.history_),
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+
+
+def _cells(config: LTSFConfig) -> Iterable[tuple]:
+    for dataset in config.datasets:
+        for horizon in config.horizons:
+            for seed in config.seeds:
+                if "mlp" in config.methods:
+                    yield dataset, horizon, None, "mlp", seed
+                for teacher in config.teachers:
+                    for method in config.methods:
+                        if method != "mlp":
+                            yield dataset, horizon, teacher, method, seed
+                    if "timedistill" in config.methods and config.online_epochs:
+                        yield dataset, horizon, teacher, "timedistill_online", seed
+
+
+def _check_config(config: LTSFConfig) -> None:
+    unknown = set(config.methods) - set(LTSF_METHODS)
+    if unknown:
+        raise ValueError(f"methods: unknown {sorted(unknown)}; choose from {list(LTSF_METHODS)}")
+    unknown = set(config.teachers) - set(_TEACHER_CLASSES)
+    if unknown:
+        raise ValueError(
+            f"teachers: unknown {sorted(unknown)}; choose from {list(_TEACHER_CLASSES)}"
+        )
+    for h in config.horizons:
+        if isinstance(h, bool) or not isinstance(h, int) or h < 1:
+            raise ValueError(f"horizons must be positive ints; got {h!r}")
+    if not config.datasets or not config.horizons or not config.seeds or not config.methods:
+        raise ValueError("datasets, horizons, seeds and methods must each name at least one")
+
+
+def run_ltsf(
+    config: LTSFConfig | str = "quick",
+    output_dir: str | os.PathLike = "skdistill_output/ltsf",
+    data_home: str | os.PathLike | None = None,
+    log: Callable[[str], None] = print,
+) -> list[dict]:
+    """Run (or resume) the LTSF benchmark and return every cell's record.
+
+    Parameters
+    ----------
+    config : LTSFConfig or {"quick", "full"}, default="quick"
+        What to run; a profile name picks from :data:`LTSF_PROFILES`.
+    output_dir : path, default="skdistill_output/ltsf"
+        Cells go to ``output_dir/cells/*.json`` (a cell with a record is not recomputed;
+        delete its file to redo it), fitted teachers to ``output_dir/teachers/``, and the run's
+        configuration, versions and machine to ``output_dir/run.json``.
+    data_home : path, optional
+        Searched first for the datasets (see :func:`skdistill.datasets.load_ltsf`).
+    log : callable, default=print
+        Receives one progress line per cell.
+
+    Returns
+    -------
+    list of dict
+        One record per cell: dataset, horizon, teacher, method, seed, mse, mae, params,
+        latency_ms (median forward pass over 32 test windows), epoch_s (median seconds per
+        epoch), fit_s, peak_rss_mb (process peak so far), the weights used and one test window's
+        prediction. ``timedistill_online`` records hold the per-epoch time with the teacher run
+        on every batch.
+    """
+    if isinstance(config, str):
+        if config not in LTSF_PROFILES:
+            raise ValueError(
+                f"config: unknown profile {config!r}; use one of "
+                f"{list(LTSF_PROFILES)} or an LTSFConfig"
+            )
+        config = LTSF_PROFILES[config]
+    if not isinstance(config, LTSFConfig):
+        raise TypeError(f"config must be an LTSFConfig or a profile name; got {type(config)}")
+    _check_config(config)
+    out = Path(output_dir)
+    runner = _Runner(config, out, data_home, log)
+    (out / "run.json").write_text(
+        json.dumps(
+            {"config": asdict(config), "versions": _versions(), "machine": _machine()},
+            indent=2,
+            default=str,
+        )
+    )
+    cells = list(_cells(config))
+    records = []
+    for i, (dataset, horizon, teacher, method, seed) in enumerate(cells, 1):
+        path = out / "cells" / f"{_cell_name(dataset, horizon, teacher, method, seed)}.json"
+        label = f"[{i}/{len(cells)}] {dataset} H={horizon} {teacher or '-'} {method} seed={seed}"
+        if path.exists():
+            records.append(json.loads(path.read_text()))
+            log(f"{label}: recorded")
+            continue
+        t0 = time.perf_counter()
+        if method == "timedistill_online":
+            rec = runner.online_epoch(dataset, horizon, teacher, seed)
+        else:
+            model, fit_s = runner.fit_cell(dataset, horizon, teacher, method, seed)
+            rec = runner.record(dataset, horizon, teacher, method, seed, model, fit_s)
+        rec["wall_s"] = time.perf_counter() - t0
+        path.write_text(json.dumps(rec, indent=2))
+        records.append(rec)
+        summary = (
+            f"epoch {rec['epoch_s']:.2f} s"
+            if "mse" not in rec
+            else f"MSE {rec['mse']:.4f} MAE {rec['mae']:.4f}"
+        )
+        log(f"{label}: {summary} ({rec['wall_s']:.0f} s)")
+    return records
+
+
+def load_ltsf_records(output_dir: str | os.PathLike) -> list[dict]:
+    """Every cell record under ``output_dir/cells``."""
+    return [json.loads(p.read_text()) for p in sorted(Path(output_dir, "cells").glob("*.json"))]
+
+
+# --- report ------------------------------------------------------------------------------
+def _mean_over_seeds(records: list[dict], key: str) -> dict[tuple, tuple[float, float, int]]:
+    groups: dict[tuple, list[float]] = {}
+    for r in records:
+        if key in r:
+            groups.setdefault((r["dataset"], r["horizon"], r["teacher"], r["method"]), []).append(
+                r[key]
+            )
+    return {k: (float(np.mean(v)), float(np.std(v)), len(v)) for k, v in groups.items()}
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]], fmt: str) -> str:
+    if fmt == "md":
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines) + "\n"
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for r in [header, *rows]:
+        lines.append("   * - " + (r[0] or " "))
+        lines += [f"     - {c or ' '}" for c in r[1:]]
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(stat: tuple | None) -> str:
+    if stat is None:
+        return "-"
+    mean, std, n = stat
+    return f"{mean:.3f} ± {std:.3f}" if n > 1 else f"{mean:.3f}"
+
+
+def _accuracy_tables(records: list[dict], fmt: str) -> list[str]:
+    mse, mae = _mean_over_seeds(records, "mse"), _mean_over_seeds(records, "mae")
+    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    horizons = sorted({r["horizon"] for r in records})
+    teachers = list(dict.fromkeys(r["teacher"] for r in records if r["teacher"]))
+    out = []
+    for teacher in teachers:
+        cols = [("teacher", teacher), ("MLP", None), ("TimeDistill", teacher)]
+        method_of = {"teacher": "teacher", "MLP": "mlp", "TimeDistill": "timedistill"}
+        header = ["dataset", "H"] + [f"{c} {m}" for c, _ in cols for m in ("MSE", "MAE")]
+        rows = []
+        for dataset in datasets:
+            sums: dict[str, list[float]] = {}
+            for h in horizons:
+                row = [dataset, str(h)]
+                for label, t in cols:
+                    key = (dataset, h, t, method_of[label])
+                    for table, m in ((mse, "MSE"), (mae, "MAE")):
+                        row.append(_fmt(table.get(key)))
+                        if key in table:
+                            sums.setdefault(f"{label} {m}", []).append(table[key][0])
+                rows.append(row)
+            n_full = len(horizons)
+            row = [dataset, "mean"]
+            for label, _ in cols:
+                for m in ("MSE", "MAE"):
+                    v = sums.get(f"{label} {m}", [])
+                    row.append(f"**{np.mean(v):.3f}**" if len(v) == n_full else "-")
+            rows.append(row)
+        out.append(f"Teacher: {teacher}\n\n" + _table(header, rows, fmt))
+    return out
+
+
+def _ablation_table(records: list[dict], fmt: str) -> str | None:
+    mse = _mean_over_seeds(records, "mse")
+    methods = [
+        m for m in LTSF_METHODS if m not in ("teacher", "mlp") and any(k[3] == m for k in mse)
+    ]
+    if len(methods) < 2:
+        return None
+    keys = sorted({(k[0], k[1], k[2]) for k in mse if k[2]}, key=str)
+    rows = [[d, str(h), t] + [_fmt(mse.get((d, h, t, m))) for m in methods] for d, h, t in keys]
+    return _table(["dataset", "H", "teacher", *methods], rows, fmt)
+
+
+def _efficiency_table(records: list[dict], fmt: str) -> str:
+    by = {
+        (r["dataset"], r["horizon"], r["teacher"], r["method"]): r
+        for r in records
+        if r["seed"] == min(x["seed"] for x in records)
+    }
+    rows = []
+    for (d, h, t, m), r in sorted(by.items(), key=lambda kv: str(kv[0])):
+        if m != "timedistill":
+            continue
+        teacher, mlp = by.get((d, h, t, "teacher")), by.get((d, h, None, "mlp"))
+        online = by.get((d, h, t, "timedistill_online"))
+        rows.append(
+            [
+                d,
+                str(h),
+                t,
+                f"{teacher['params']:,}" if teacher else "-",
+                f"{r['params']:,}",
+                f"{teacher['latency_ms']:.2f}" if teacher else "-",
+                f"{r['latency_ms']:.2f}",
+                f"{teacher['latency_ms'] / r['latency_ms']:.1f}x" if teacher else "-",
+                f"{mlp['epoch_s']:.2f}" if mlp else "-",
+                f"{r['epoch_s']:.2f}",
+                f"{online['epoch_s']:.2f}" if online else "-",
+                f"{r['epoch_s'] / mlp['epoch_s']:.2f}x" if mlp else "-",
+                f"{r['peak_rss_mb']:.0f}",
+            ]
+        )
+    header = [
+        "dataset",
+        "H",
+        "teacher",
+        "teacher params",
+        "student params",
+        "teacher ms/32",
+        "student ms/32",
+        "speed-up",
+        "MLP s/epoch",
+        "distill s/epoch (cached)",
+        "distill s/epoch (online)",
+        "cached / MLP",
+        "peak RSS MB",
+    ]
+    return _table(header, rows, fmt)
+
+
+def _plots(records: list[dict], out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = []
+    mse = _mean_over_seeds(records, "mse")
+    datasets = list(dict.fromkeys(r["dataset"] for r in records))
+    horizons = sorted({r["horizon"] for r in records})
+    teachers = list(dict.fromkeys(r["teacher"] for r in records if r["teacher"]))
+    for teacher in teachers:
+        fig, axes = plt.subplots(1, len(datasets), figsize=(4 * len(datasets), 3.2), squeeze=False)
+        for ax, dataset in zip(axes[0], datasets, strict=True):
+            x = np.arange(len(horizons))
+            for i, (label, t, m) in enumerate(
+                (
+                    ("teacher", teacher, "teacher"),
+                    ("MLP", None, "mlp"),
+                    ("TimeDistill", teacher, "timedistill"),
+                )
+            ):
+                vals = [mse.get((dataset, h, t, m), (np.nan,))[0] for h in horizons]
+                ax.bar(x + (i - 1) * 0.27, vals, width=0.27, label=label)
+            ax.set_xticks(x, [str(h) for h in horizons])
+            ax.set_title(dataset)
+            ax.set_xlabel("horizon")
+        axes[0][0].set_ylabel("test MSE")
+        axes[0][0].legend(fontsize=8)
+        fig.tight_layout()
+        name = f"ltsf_mse_{teacher}.png"
+        fig.savefig(out / name, dpi=110)
+        plt.close(fig)
+        names.append(name)
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for method, marker in (("teacher", "s"), ("mlp", "o"), ("timedistill", "*")):
+        pts = [
+            (r["latency_ms"], r["mse"], r["teacher"])
+            for r in records
+            if r.get("method") == method and "latency_ms" in r
+        ]
+        if pts:
+            ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, s=50, label=method)
+    ax.set_xscale("log")
+    ax.set_xlabel("inference ms per 32 windows (log)")
+    ax.set_ylabel("test MSE")
+    ax.legend(fontsize=8)
+    ax.set_title("accuracy vs latency, every dataset and horizon")
+    fig.tight_layout()
+    fig.savefig(out / "ltsf_accuracy_latency.png", dpi=110)
+    plt.close(fig)
+    names.append("ltsf_accuracy_latency.png")
+
+    ex = [
+        r
+        for r in records
+        if "example" in r
+        and r["horizon"] == horizons[0]
+        and r["dataset"] == datasets[0]
+        and r["method"] in ("teacher", "mlp", "timedistill")
+    ]
+    if ex:
+        fig, ax = plt.subplots(figsize=(6, 3.2))
+        ax.plot(ex[0]["example"]["truth"], color="black", label="truth")
+        for r in ex:
+            label = r["method"] if r["method"] == "mlp" else f"{r['method']} ({r['teacher']})"
+            ax.plot(r["example"]["prediction"], label=label, alpha=0.8)
+        ax.set_title(f"{datasets[0]}, first test window, channel {ex[0]['example']['channel']}")
+        ax.set_xlabel("step ahead")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        fig.savefig(out / "ltsf_example.png", dpi=110)
+        plt.close(fig)
+        names.append("ltsf_example.png")
+    return names
+
+
+def render_ltsf_report(
+    output_dir: str | os.PathLike, report_dir: str | os.PathLike | None = None
+) -> dict[str, Path]:
+    """Write ``report.md``, ``report.rst`` and PNG plots from the records in ``output_dir``.
+
+    Parameters
+    ----------
+    output_dir : path
+        Where :func:`run_ltsf` wrote its cells.
+    report_dir : path, optional
+        Where to write the report (default ``output_dir``).
+
+    Returns
+    -------
+    dict
+        ``{"md": path, "rst": path, "plots": [paths]}``.
+    """
+    records = load_ltsf_records(output_dir)
+    if not records:
+        raise ValueError(f"no cell records under {Path(output_dir) / 'cells'}: run run_ltsf first")
+    report = Path(report_dir or output_dir)
+    report.mkdir(parents=True, exist_ok=True)
+    run = Path(output_dir, "run.json")
+    meta = json.loads(run.read_text()) if run.exists() else {}
+    plots = _plots(records, report)
+    paths: dict = {"plots": [report / p for p in plots]}
+    for fmt in ("md", "rst"):
+        head = "#" if fmt == "md" else None
+        parts = []
+        machine = meta.get("machine", {})
+        parts.append(
+            f"Machine: {machine.get('platform', '?')}, {machine.get('cpu_count', '?')} "
+            f"CPUs, torch {machine.get('torch', '?')} with {machine.get('threads', '?')} "
+            f"threads{', GPU ' + machine['gpu'] if 'gpu' in machine else ''}.\n"
+        )
+        parts.append(_section("Accuracy (test MSE / MAE, standardised)", head))
+        parts += _accuracy_tables(records, fmt)
+        paper = [
+            [d, f"{PAPER_TIMEDISTILL_MSE[d]:.3f}"]
+            for d in dict.fromkeys(r["dataset"] for r in records)
+            if d in PAPER_TIMEDISTILL_MSE
+        ]
+        if paper:
+            parts.append(
+                "The paper's TimeDistill (ModernTCN teacher), mean MSE over the four "
+                "horizons:\n\n" + _table(["dataset", "paper MSE"], paper, fmt)
+            )
+        ablation = _ablation_table(records, fmt)
+        if ablation:
+            parts.append(_section("Ablations (test MSE)", head))
+            parts.append(ablation)
+        parts.append(_section("Efficiency", head))
+        parts.append(_efficiency_table(records, fmt))
+        for p in plots:
+            parts.append(f"![{p}]({p})\n" if fmt == "md" else f".. image:: {p}\n")
+        text = "\n".join(parts)
+        path = report / f"report.{fmt}"
+        path.write_text(text)
+        paths[fmt] = path
+    return paths
+
+
+def _section(title: str, head: str | None) -> str:
+    if head:
+        return f"{head}# {title}\n"
+    return f"{title}\n{'~' * len(title)}\n"
+
+
+def with_overrides(config: LTSFConfig, **changes) -> LTSFConfig:
+    """A copy of ``config`` with fields replaced (tuples for the sequence fields)."""
+    return replace(
+        config, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
+    )

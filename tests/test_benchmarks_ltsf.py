@@ -1,0 +1,102 @@
+"""The LTSF benchmark suite: records per cell, resume, report, and its command line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from skdistill.benchmarks import LTSFConfig, load_ltsf_records, render_ltsf_report, run_ltsf
+from skdistill.cli import main
+
+TINY = LTSFConfig(
+    datasets=("ETTh1",),
+    horizons=(8,),
+    teachers=("itransformer",),
+    methods=("teacher", "mlp", "timedistill", "no_period"),
+    window_length=24,
+    teacher_params={
+        "itransformer": {"d_model": 8, "d_ff": 8, "n_heads": 2, "e_layers": 1, "max_epochs": 1}
+    },
+    student_params={"hidden_size": 16, "moving_avg": 5, "max_epochs": 1},
+    latency_repeats=2,
+    online_epochs=1,
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, shared_data):
+    out = tmp_path_factory.mktemp("ltsf")
+    lines = []
+    records = run_ltsf(TINY, out, data_home=shared_data / "ltsf", log=lines.append)
+    return out, records, lines
+
+
+def test_every_cell_has_a_finite_record(tiny_run):
+    out, records, lines = tiny_run
+    methods = sorted(r["method"] for r in records)
+    assert methods == sorted(["teacher", "mlp", "timedistill", "no_period", "timedistill_online"])
+    for r in records:
+        assert r["epoch_s"] > 0
+        if r["method"] != "timedistill_online":
+            assert np.isfinite(r["mse"]) and np.isfinite(r["mae"]) and r["mse"] > 0
+            # ETTh1 test split for L=24, H=8: rows [11496, 14400) -> 2880 - 8 + 1 windows.
+            assert r["n_windows"] == 2873
+            assert len(r["example"]["prediction"]) == 8
+    by = {r["method"]: r for r in records}
+    assert by["timedistill"]["params"] == by["mlp"]["params"]  # the student alone at inference
+    assert (by["timedistill"]["alpha"], by["timedistill"]["beta"]) == (2.0, 2.0)  # ETTh1 row
+    assert len(list((out / "cells").glob("*.json"))) == len(records)
+    run = json.loads((out / "run.json").read_text())
+    assert run["config"]["window_length"] == 24 and "torch" in run["versions"]
+    assert len(lines) == len(records) and "MSE" in lines[0]
+
+
+def test_resume_does_not_refit(tiny_run, shared_data):
+    out, records, _ = tiny_run
+    stamps = {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")}
+    lines = []
+    again = run_ltsf(TINY, out, data_home=shared_data / "ltsf", log=lines.append)
+    assert all(line.endswith("recorded") for line in lines)
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")} == stamps
+    assert [r["mse"] for r in again if "mse" in r] == [r["mse"] for r in records if "mse" in r]
+
+
+def test_report_tables_and_plots(tiny_run, tmp_path):
+    out, records, _ = tiny_run
+    paths = render_ltsf_report(out, tmp_path)
+    md = paths["md"].read_text()
+    by = {r["method"]: r for r in load_ltsf_records(out)}
+    assert f"{by['timedistill']['mse']:.3f}" in md
+    assert "| ETTh1 | mean |" in md and "no_period" in md and "0.429" in md
+    assert ".. list-table::" in paths["rst"].read_text()
+    assert {p.name for p in paths["plots"]} == {
+        "ltsf_mse_itransformer.png",
+        "ltsf_accuracy_latency.png",
+        "ltsf_example.png",
+    }
+    assert all(p.stat().st_size > 1000 for p in paths["plots"])
+
+
+def test_bad_configuration_is_named():
+    with pytest.raises(ValueError, match="methods: unknown"):
+        run_ltsf(LTSFConfig(methods=("teacher", "distil")), "unused")
+    with pytest.raises(ValueError, match="teachers: unknown"):
+        run_ltsf(LTSFConfig(teachers=("informer",)), "unused")
+    with pytest.raises(ValueError, match="unknown profile"):
+        run_ltsf("fast", "unused")
+    with pytest.raises(ValueError, match="horizons"):
+        run_ltsf(LTSFConfig(horizons=(0,)), "unused")
+
+
+def test_cli_report_only_without_records_fails_clearly(tmp_path, capsys):
+    status = main(["benchmark", "ltsf", "--report-only", "--output-dir", str(tmp_path)])
+    assert status == 2
+    assert "no cell records" in capsys.readouterr().err
+
+
+def test_cli_renders_the_stored_run(tiny_run, tmp_path, capsys):
+    out, _, _ = tiny_run
+    assert main(["benchmark", "ltsf", "--report-only", "--output-dir", str(out),
+                 "--report-dir", str(tmp_path)]) == 0
+    assert (tmp_path / "report.md").exists()
+    assert "report:" in capsys.readouterr().out
