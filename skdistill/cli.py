@@ -53,12 +53,17 @@ def _demo_run(args: argparse.Namespace) -> int:
 def _benchmark_args(parser: argparse.ArgumentParser) -> None:
     suites = parser.add_subparsers(dest="suite", metavar="SUITE", required=True)
     ltsf = suites.add_parser(
-        "ltsf", help="TimeDistill on the long-term forecasting datasets (resumable)",
+        "ltsf",
+        help="TimeDistill on the long-term forecasting datasets (resumable)",
         description="Datasets x horizons x teachers x methods under the standard protocol; "
         "each finished cell is stored and not recomputed.",
     )
-    ltsf.add_argument("--profile", choices=("quick", "full"), default="quick",
-                      help="quick: minutes on 2 CPU cores; full: the report's settings")
+    ltsf.add_argument(
+        "--profile",
+        choices=("quick", "full"),
+        default="quick",
+        help="quick: minutes on 2 CPU cores; full: the report's settings",
+    )
     ltsf.add_argument("--datasets", nargs="+", help="override the profile's datasets")
     ltsf.add_argument("--horizons", nargs="+", type=int)
     ltsf.add_argument("--teachers", nargs="+")
@@ -69,10 +74,14 @@ def _benchmark_args(parser: argparse.ArgumentParser) -> None:
     ltsf.add_argument("--student-epochs", type=int, help="cap the students' max_epochs")
     ltsf.add_argument("--device", help="cpu, cuda, cuda:N")
     ltsf.add_argument("--output-dir", default="skdistill_output/ltsf")
-    ltsf.add_argument("--report-dir", help="where report.md/.rst and plots go (default: "
-                      "--output-dir)")
-    ltsf.add_argument("--report-only", action="store_true",
-                      help="render the report from the stored cells without fitting")
+    ltsf.add_argument(
+        "--report-dir", help="where report.md/.rst and plots go (default: --output-dir)"
+    )
+    ltsf.add_argument(
+        "--report-only",
+        action="store_true",
+        help="render the report from the stored cells without fitting",
+    )
     _data_args(ltsf)
 
 
@@ -85,20 +94,27 @@ def _benchmark_run(args: argparse.Namespace) -> int:
     )
 
     config = LTSF_PROFILES[args.profile]
-    changes = {k: getattr(args, k) for k in ("datasets", "horizons", "teachers", "methods",
-                                             "seeds", "window_length", "device")
-               if getattr(args, k) is not None}
+    changes = {
+        k: getattr(args, k)
+        for k in ("datasets", "horizons", "teachers", "methods", "seeds", "window_length", "device")
+        if getattr(args, k) is not None
+    }
     config = with_overrides(config, **changes)
     if args.teacher_epochs is not None:
-        config = with_overrides(config, teacher_params={
-            t: {**config.teacher_params.get(t, {}), "max_epochs": args.teacher_epochs}
-            for t in config.teachers})
+        config = with_overrides(
+            config,
+            teacher_params={
+                t: {**config.teacher_params.get(t, {}), "max_epochs": args.teacher_epochs}
+                for t in config.teachers
+            },
+        )
     if args.student_epochs is not None:
-        config = with_overrides(config, student_params={**config.student_params,
-                                                        "max_epochs": args.student_epochs})
+        config = with_overrides(
+            config, student_params={**config.student_params, "max_epochs": args.student_epochs}
+        )
     if not args.report_only:
         run_ltsf(config, args.output_dir, data_home=args.data_home)
-    paths = render_ltsf_report(args.output_dir, args.report_dir)
+    paths = render_ltsf_report(args.output_dir, args.report_dir, args.rst_image_prefix)
     print(f"report: {paths['md']} and {paths['rst']}")
     return 0
 
@@ -110,8 +126,7 @@ COMMANDS: dict[str, Command] = {
         _demo_args,
         _demo_run,
     ),
-    "benchmark": ("run a benchmark suite and render its report", _benchmark_args,
-                  _benchmark_run),
+    "benchmark": ("run a benchmark suite and render its report", _benchmark_args, _benchmark_run),
 }
 
 

@@ -46,7 +46,7 @@ def test_every_cell_has_a_finite_record(tiny_run):
     assert by["timedistill"]["params"] == by["mlp"]["params"]  # the student alone at inference
     assert (by["timedistill"]["alpha"], by["timedistill"]["beta"]) == (2.0, 2.0)  # ETTh1 row
     assert len(list((out / "cells").glob("*.json"))) == len(records)
-    run = json.loads((out / "run.json").read_text())
+    run = json.loads((out / "run.json").read_text())["runs"][0]
     assert run["config"]["window_length"] == 24 and "torch" in run["versions"]
     assert len(lines) == len(records) and "MSE" in lines[0]
 
@@ -59,6 +59,7 @@ def test_resume_does_not_refit(tiny_run, shared_data):
     assert all(line.endswith("recorded") for line in lines)
     assert {p.name: p.stat().st_mtime_ns for p in (out / "cells").glob("*.json")} == stamps
     assert [r["mse"] for r in again if "mse" in r] == [r["mse"] for r in records if "mse" in r]
+    assert len(json.loads((out / "run.json").read_text())["runs"]) == 2
 
 
 def test_report_tables_and_plots(tiny_run, tmp_path):

@@ -88,10 +88,40 @@ PAPER_TIMEDISTILL_MSE = {
 
 @dataclass(frozen=True)
 class LTSFConfig:
-    """What one benchmark run covers; see :data:`LTSF_PROFILES` for the two presets.
+    """What one LTSF benchmark run covers (the two presets are in ``LTSF_PROFILES``).
 
-    ``teacher_params`` maps a teacher name to constructor overrides (e.g. a shorter schedule
-    on a CPU); ``student_params`` applies to the MLP and every distilled student.
+    Parameters
+    ----------
+    datasets : tuple of str
+        Names for :func:`skdistill.datasets.load_ltsf`.
+    horizons : tuple of int
+        Forecast horizons.
+    teachers : tuple of str
+        Any of "itransformer", "patchtst", "moderntcn", "timemixer".
+    methods : tuple of str
+        Keys of ``LTSF_METHODS``: "teacher", "mlp", "timedistill" and the ablations
+        "no_supervised", "no_scale", "no_period", "prediction_only", "feature_only".
+    seeds : tuple of int
+        One run per seed (tables show mean and std).
+    window_length : int
+        Look-back L of every model.
+    teacher_params : dict
+        Teacher name -> constructor overrides (e.g. a shorter schedule on a CPU).
+    student_params : dict
+        Overrides for the MLP and every distilled student.
+    latency_repeats : int
+        Timed forward passes per latency (the median is kept).
+    online_epochs : int
+        Epochs of the extra run that times distillation with the teacher on every batch (0
+        skips it).
+    device : str
+        "cpu", "cuda" or "cuda:N".
+
+    Examples
+    --------
+    >>> from skdistill.benchmarks import LTSFConfig
+    >>> LTSFConfig(datasets=("ETTh2",), horizons=(96,), teachers=("itransformer",)).methods[:3]
+    ('teacher', 'mlp', 'timedistill')
     """
 
     datasets: tuple[str, ...] = ("ETTh1", "ETTh2", "ETTm1", "weather")
@@ -352,7 +382,8 @@ def run_ltsf(
     output_dir : path, default="skdistill_output/ltsf"
         Cells go to ``output_dir/cells/*.json`` (a cell with a record is not recomputed;
         delete its file to redo it), fitted teachers to ``output_dir/teachers/``, and the run's
-        configuration, versions and machine to ``output_dir/run.json``.
+        configuration, versions and machine to ``output_dir/run.json`` (appended to the list
+        of earlier invocations on the same folder).
     data_home : path, optional
         Searched first for the datasets (see :func:`skdistill.datasets.load_ltsf`).
     log : callable, default=print
@@ -379,13 +410,11 @@ def run_ltsf(
     _check_config(config)
     out = Path(output_dir)
     runner = _Runner(config, out, data_home, log)
-    (out / "run.json").write_text(
-        json.dumps(
-            {"config": asdict(config), "versions": _versions(), "machine": _machine()},
-            indent=2,
-            default=str,
-        )
-    )
+    # Several invocations may fill one folder (e.g. ablations on one dataset only): keep each.
+    run_path = out / "run.json"
+    runs = json.loads(run_path.read_text())["runs"] if run_path.exists() else []
+    runs.append({"config": asdict(config), "versions": _versions(), "machine": _machine()})
+    run_path.write_text(json.dumps({"runs": runs}, indent=2, default=str))
     cells = list(_cells(config))
     records = []
     for i, (dataset, horizon, teacher, method, seed) in enumerate(cells, 1):
@@ -619,7 +648,9 @@ def _plots(records: list[dict], out: Path) -> list[str]:
 
 
 def render_ltsf_report(
-    output_dir: str | os.PathLike, report_dir: str | os.PathLike | None = None
+    output_dir: str | os.PathLike,
+    report_dir: str | os.PathLike | None = None,
+    rst_image_prefix: str = "",
 ) -> dict[str, Path]:
     """Write ``report.md``, ``report.rst`` and PNG plots from the records in ``output_dir``.
 
@@ -629,6 +660,9 @@ def render_ltsf_report(
         Where :func:`run_ltsf` wrote its cells.
     report_dir : path, optional
         Where to write the report (default ``output_dir``).
+    rst_image_prefix : str, default=""
+        Prepended to the image paths of ``report.rst`` (Sphinx resolves them against the
+        document that includes the report, e.g. ``"ltsf/"``).
 
     Returns
     -------
@@ -641,7 +675,7 @@ def render_ltsf_report(
     report = Path(report_dir or output_dir)
     report.mkdir(parents=True, exist_ok=True)
     run = Path(output_dir, "run.json")
-    meta = json.loads(run.read_text()) if run.exists() else {}
+    meta = json.loads(run.read_text())["runs"][-1] if run.exists() else {}
     plots = _plots(records, report)
     paths: dict = {"plots": [report / p for p in plots]}
     for fmt in ("md", "rst"):
@@ -672,7 +706,7 @@ def render_ltsf_report(
         parts.append(_section("Efficiency", head))
         parts.append(_efficiency_table(records, fmt))
         for p in plots:
-            parts.append(f"![{p}]({p})\n" if fmt == "md" else f".. image:: {p}\n")
+            parts.append(f"![{p}]({p})\n" if fmt == "md" else f".. image:: {rst_image_prefix}{p}\n")
         text = "\n".join(parts)
         path = report / f"report.{fmt}"
         path.write_text(text)
