@@ -78,6 +78,9 @@ def _benchmark_args(parser: argparse.ArgumentParser) -> None:
         "--report-dir", help="where report.md/.rst and plots go (default: --output-dir)"
     )
     ltsf.add_argument(
+        "--rst-image-prefix", default="", help="prefix of the image paths in report.rst"
+    )
+    ltsf.add_argument(
         "--report-only",
         action="store_true",
         help="render the report from the stored cells without fitting",

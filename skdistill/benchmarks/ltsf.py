@@ -458,6 +458,11 @@ def _mean_over_seeds(records: list[dict], key: str) -> dict[tuple, tuple[float, 
     return {k: (float(np.mean(v)), float(np.std(v)), len(v)) for k, v in groups.items()}
 
 
+def _cell_order(key: tuple) -> tuple:
+    # (dataset, horizon, teacher, ...): numeric horizons, so 96 comes before 192.
+    return (str(key[0]), int(key[1]), *(str(k) for k in key[2:]))
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], fmt: str) -> str:
     if fmt == "md":
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
@@ -517,7 +522,7 @@ def _ablation_table(records: list[dict], fmt: str) -> str | None:
     ]
     if len(methods) < 2:
         return None
-    keys = sorted({(k[0], k[1], k[2]) for k in mse if k[2]}, key=str)
+    keys = sorted({(k[0], k[1], k[2]) for k in mse if k[2]}, key=_cell_order)
     rows = [[d, str(h), t] + [_fmt(mse.get((d, h, t, m))) for m in methods] for d, h, t in keys]
     return _table(["dataset", "H", "teacher", *methods], rows, fmt)
 
@@ -529,7 +534,7 @@ def _efficiency_table(records: list[dict], fmt: str) -> str:
         if r["seed"] == min(x["seed"] for x in records)
     }
     rows = []
-    for (d, h, t, m), r in sorted(by.items(), key=lambda kv: str(kv[0])):
+    for (d, h, t, m), r in sorted(by.items(), key=lambda kv: _cell_order(kv[0])):
         if m != "timedistill":
             continue
         teacher, mlp = by.get((d, h, t, "teacher")), by.get((d, h, None, "mlp"))
