@@ -73,6 +73,10 @@ def _benchmark_args(parser: argparse.ArgumentParser) -> None:
     ltsf.add_argument("--teacher-epochs", type=int, help="cap every teacher's max_epochs")
     ltsf.add_argument("--student-epochs", type=int, help="cap the students' max_epochs")
     ltsf.add_argument("--device", help="cpu, cuda, cuda:N")
+    ltsf.add_argument(
+        "--online-epochs", type=int, help="epochs of the teacher-per-batch timing run (0: skip)"
+    )
+    ltsf.add_argument("--threads", type=int, help="torch threads for the run")
     ltsf.add_argument("--output-dir", default="skdistill_output/ltsf")
     ltsf.add_argument(
         "--report-dir", help="where report.md/.rst and plots go (default: --output-dir)"
@@ -86,9 +90,43 @@ def _benchmark_args(parser: argparse.ArgumentParser) -> None:
         help="render the report from the stored cells without fitting",
     )
     _data_args(ltsf)
+    vision = suites.add_parser(
+        "vision",
+        help="SFKD and the baselines across image architecture pairs (resumable)",
+        description="Datasets x teacher/student pairs x methods with one epoch budget; each "
+        "finished cell is stored and not recomputed.",
+    )
+    vision.add_argument(
+        "--profile",
+        choices=("quick", "full"),
+        default="quick",
+        help="quick: minutes on 2 CPU cores (digits); full: the report's settings",
+    )
+    vision.add_argument("--datasets", nargs="+", help="fashion_mnist, cifar10, digits")
+    vision.add_argument("--pairs", nargs="+", help="teacher->student, e.g. cnn->vit")
+    vision.add_argument("--methods", nargs="+")
+    vision.add_argument("--ablation-pairs", nargs="+")
+    vision.add_argument("--seeds", nargs="+", type=int)
+    vision.add_argument("--epochs", type=int, help="epochs of every student")
+    vision.add_argument("--teacher-epochs", type=int)
+    vision.add_argument("--n-train", type=int, help="stratified training subset (large data)")
+    vision.add_argument("--n-test", type=int)
+    vision.add_argument("--device", help="cpu, cuda, cuda:N")
+    vision.add_argument("--threads", type=int, help="torch threads for the run")
+    vision.add_argument("--output-dir", default="skdistill_output/vision")
+    vision.add_argument("--report-dir", help="where report.md/.rst and plots go")
+    vision.add_argument(
+        "--rst-image-prefix", default="", help="prefix of the image paths in report.rst"
+    )
+    vision.add_argument(
+        "--report-only", action="store_true", help="render the report from the stored cells"
+    )
+    _data_args(vision)
 
 
 def _benchmark_run(args: argparse.Namespace) -> int:
+    if args.suite == "vision":
+        return _vision_run(args)
     from skdistill.benchmarks.ltsf import (
         LTSF_PROFILES,
         render_ltsf_report,
@@ -99,7 +137,17 @@ def _benchmark_run(args: argparse.Namespace) -> int:
     config = LTSF_PROFILES[args.profile]
     changes = {
         k: getattr(args, k)
-        for k in ("datasets", "horizons", "teachers", "methods", "seeds", "window_length", "device")
+        for k in (
+            "datasets",
+            "horizons",
+            "teachers",
+            "methods",
+            "seeds",
+            "window_length",
+            "device",
+            "online_epochs",
+            "threads",
+        )
         if getattr(args, k) is not None
     }
     config = with_overrides(config, **changes)
@@ -118,6 +166,32 @@ def _benchmark_run(args: argparse.Namespace) -> int:
     if not args.report_only:
         run_ltsf(config, args.output_dir, data_home=args.data_home)
     paths = render_ltsf_report(args.output_dir, args.report_dir, args.rst_image_prefix)
+    print(f"report: {paths['md']} and {paths['rst']}")
+    return 0
+
+
+def _vision_run(args: argparse.Namespace) -> int:
+    from skdistill.benchmarks._common import with_overrides
+    from skdistill.benchmarks.vision import VISION_PROFILES, render_vision_report, run_vision
+
+    names = (
+        "datasets",
+        "pairs",
+        "methods",
+        "ablation_pairs",
+        "seeds",
+        "epochs",
+        "teacher_epochs",
+        "n_train",
+        "n_test",
+        "device",
+        "threads",
+    )
+    changes = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
+    config = with_overrides(VISION_PROFILES[args.profile], **changes)
+    if not args.report_only:
+        run_vision(config, args.output_dir, data_home=args.data_home)
+    paths = render_vision_report(args.output_dir, args.report_dir, args.rst_image_prefix)
     print(f"report: {paths['md']} and {paths['rst']}")
     return 0
 

@@ -87,6 +87,8 @@ def test_bad_configuration_is_named():
         run_ltsf("fast", "unused")
     with pytest.raises(ValueError, match="horizons"):
         run_ltsf(LTSFConfig(horizons=(0,)), "unused")
+    with pytest.raises(ValueError, match="threads"):
+        run_ltsf(LTSFConfig(threads=0), "unused")
 
 
 def test_cli_report_only_without_records_fails_clearly(tmp_path, capsys):

@@ -13,16 +13,23 @@ from __future__ import annotations
 import json
 import os
 import pickle
-import platform
-import resource
 import statistics
-import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+
+from skdistill.benchmarks._common import (
+    machine,
+    machine_line,
+    peak_rss_mb,
+    section,
+    table,
+    versions,
+    with_overrides,
+)
 
 __all__ = [
     "LTSF_METHODS",
@@ -31,6 +38,7 @@ __all__ = [
     "LTSFConfig",
     "render_ltsf_report",
     "run_ltsf",
+    "with_overrides",
 ]
 
 # Method -> DistilledMLPForecaster overrides ("teacher" and "mlp" are the two baselines).
@@ -116,6 +124,9 @@ class LTSFConfig:
         skips it).
     device : str
         "cpu", "cuda" or "cuda:N".
+    threads : int, optional
+        Torch intra-op threads for the whole run (default: torch's own choice). One thread per
+        process lets two runs share a 2-core machine without disturbing each other much.
 
     Examples
     --------
@@ -135,6 +146,7 @@ class LTSFConfig:
     latency_repeats: int = 30
     online_epochs: int = 2
     device: str = "cpu"
+    threads: int | None = None
 
 
 LTSF_PROFILES: dict[str, LTSFConfig] = {
@@ -156,45 +168,6 @@ LTSF_PROFILES: dict[str, LTSFConfig] = {
 
 def _cell_name(dataset: str, horizon: int, teacher: str | None, method: str, seed: int) -> str:
     return f"{dataset}_H{horizon}_{teacher or 'none'}_{method}_s{seed}"
-
-
-def _peak_rss_mb() -> float:
-    # ru_maxrss is KiB on Linux, bytes on macOS; it is the process-wide peak so far.
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
-
-
-def _machine() -> dict:
-    import torch
-
-    info = {
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "cpu_count": os.cpu_count(),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-    return info
-
-
-def _versions() -> dict:
-    import sklearn
-    import skorch
-    import sktime
-    import torch
-
-    from skdistill import __version__
-
-    return {
-        "skdistill": __version__,
-        "torch": torch.__version__,
-        "skorch": skorch.__version__,
-        "sktime": sktime.__version__,
-        "scikit-learn": sklearn.__version__,
-        "numpy": np.__version__,
-    }
 
 
 class _Runner:
@@ -297,7 +270,7 @@ class _Runner:
             "epochs": len(model.history_),
             "epoch_s": statistics.median(durations),
             "fit_s": fit_s,
-            "peak_rss_mb": _peak_rss_mb(),
+            "peak_rss_mb": peak_rss_mb(),
             "alpha": getattr(model, "alpha_", None),
             "beta": getattr(model, "beta_", None),
             "teacher_cached": getattr(model, "teacher_cached_", None),
@@ -333,7 +306,7 @@ class _Runner:
             "seed": seed,
             "epoch_s": statistics.median(row["dur"] for row in model.history_),
             "epochs": len(model.history_),
-            "peak_rss_mb": _peak_rss_mb(),
+            "peak_rss_mb": peak_rss_mb(),
         }
 
 
@@ -363,6 +336,12 @@ def _check_config(config: LTSFConfig) -> None:
     for h in config.horizons:
         if isinstance(h, bool) or not isinstance(h, int) or h < 1:
             raise ValueError(f"horizons must be positive ints; got {h!r}")
+    if config.threads is not None and (
+        isinstance(config.threads, bool)
+        or not isinstance(config.threads, int)
+        or config.threads < 1
+    ):
+        raise ValueError(f"threads must be a positive int or None; got {config.threads!r}")
     if not config.datasets or not config.horizons or not config.seeds or not config.methods:
         raise ValueError("datasets, horizons, seeds and methods must each name at least one")
 
@@ -408,12 +387,16 @@ def run_ltsf(
     if not isinstance(config, LTSFConfig):
         raise TypeError(f"config must be an LTSFConfig or a profile name; got {type(config)}")
     _check_config(config)
+    if config.threads is not None:
+        import torch
+
+        torch.set_num_threads(config.threads)
     out = Path(output_dir)
     runner = _Runner(config, out, data_home, log)
     # Several invocations may fill one folder (e.g. ablations on one dataset only): keep each.
     run_path = out / "run.json"
     runs = json.loads(run_path.read_text())["runs"] if run_path.exists() else []
-    runs.append({"config": asdict(config), "versions": _versions(), "machine": _machine()})
+    runs.append({"config": asdict(config), "versions": versions(), "machine": machine()})
     run_path.write_text(json.dumps({"runs": runs}, indent=2, default=str))
     cells = list(_cells(config))
     records = []
@@ -463,18 +446,6 @@ def _cell_order(key: tuple) -> tuple:
     return (str(key[0]), int(key[1]), *(str(k) for k in key[2:]))
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str]], fmt: str) -> str:
-    if fmt == "md":
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines) + "\n"
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    for r in [header, *rows]:
-        lines.append("   * - " + (r[0] or " "))
-        lines += [f"     - {c or ' '}" for c in r[1:]]
-    return "\n".join(lines) + "\n"
-
-
 def _fmt(stat: tuple | None) -> str:
     if stat is None:
         return "-"
@@ -499,10 +470,10 @@ def _accuracy_tables(records: list[dict], fmt: str) -> list[str]:
                 row = [dataset, str(h)]
                 for label, t in cols:
                     key = (dataset, h, t, method_of[label])
-                    for table, m in ((mse, "MSE"), (mae, "MAE")):
-                        row.append(_fmt(table.get(key)))
-                        if key in table:
-                            sums.setdefault(f"{label} {m}", []).append(table[key][0])
+                    for stats, m in ((mse, "MSE"), (mae, "MAE")):
+                        row.append(_fmt(stats.get(key)))
+                        if key in stats:
+                            sums.setdefault(f"{label} {m}", []).append(stats[key][0])
                 rows.append(row)
             n_full = len(horizons)
             row = [dataset, "mean"]
@@ -511,7 +482,7 @@ def _accuracy_tables(records: list[dict], fmt: str) -> list[str]:
                     v = sums.get(f"{label} {m}", [])
                     row.append(f"**{np.mean(v):.3f}**" if len(v) == n_full else "-")
             rows.append(row)
-        out.append(f"Teacher: {teacher}\n\n" + _table(header, rows, fmt))
+        out.append(f"Teacher: {teacher}\n\n" + table(header, rows, fmt))
     return out
 
 
@@ -524,7 +495,7 @@ def _ablation_table(records: list[dict], fmt: str) -> str | None:
         return None
     keys = sorted({(k[0], k[1], k[2]) for k in mse if k[2]}, key=_cell_order)
     rows = [[d, str(h), t] + [_fmt(mse.get((d, h, t, m))) for m in methods] for d, h, t in keys]
-    return _table(["dataset", "H", "teacher", *methods], rows, fmt)
+    return table(["dataset", "H", "teacher", *methods], rows, fmt)
 
 
 def _efficiency_table(records: list[dict], fmt: str) -> str:
@@ -571,7 +542,7 @@ def _efficiency_table(records: list[dict], fmt: str) -> str:
         "cached / MLP",
         "peak RSS MB",
     ]
-    return _table(header, rows, fmt)
+    return table(header, rows, fmt)
 
 
 def _plots(records: list[dict], out: Path) -> list[str]:
@@ -684,15 +655,8 @@ def render_ltsf_report(
     plots = _plots(records, report)
     paths: dict = {"plots": [report / p for p in plots]}
     for fmt in ("md", "rst"):
-        head = "#" if fmt == "md" else None
-        parts = []
-        machine = meta.get("machine", {})
-        parts.append(
-            f"Machine: {machine.get('platform', '?')}, {machine.get('cpu_count', '?')} "
-            f"CPUs, torch {machine.get('torch', '?')} with {machine.get('threads', '?')} "
-            f"threads{', GPU ' + machine['gpu'] if 'gpu' in machine else ''}.\n"
-        )
-        parts.append(_section("Accuracy (test MSE / MAE, standardised)", head))
+        parts = [machine_line(meta)]
+        parts.append(section("Accuracy (test MSE / MAE, standardised)", fmt))
         parts += _accuracy_tables(records, fmt)
         paper = [
             [d, f"{PAPER_TIMEDISTILL_MSE[d]:.3f}"]
@@ -702,13 +666,13 @@ def render_ltsf_report(
         if paper:
             parts.append(
                 "The paper's TimeDistill (ModernTCN teacher), mean MSE over the four "
-                "horizons:\n\n" + _table(["dataset", "paper MSE"], paper, fmt)
+                "horizons:\n\n" + table(["dataset", "paper MSE"], paper, fmt)
             )
         ablation = _ablation_table(records, fmt)
         if ablation:
-            parts.append(_section("Ablations (test MSE)", head))
+            parts.append(section("Ablations (test MSE)", fmt))
             parts.append(ablation)
-        parts.append(_section("Efficiency", head))
+        parts.append(section("Efficiency", fmt))
         parts.append(_efficiency_table(records, fmt))
         for p in plots:
             parts.append(f"![{p}]({p})\n" if fmt == "md" else f".. image:: {rst_image_prefix}{p}\n")
@@ -717,16 +681,3 @@ def render_ltsf_report(
         path.write_text(text)
         paths[fmt] = path
     return paths
-
-
-def _section(title: str, head: str | None) -> str:
-    if head:
-        return f"{head}# {title}\n"
-    return f"{title}\n{'~' * len(title)}\n"
-
-
-def with_overrides(config: LTSFConfig, **changes) -> LTSFConfig:
-    """A copy of ``config`` with fields replaced (tuples for the sequence fields)."""
-    return replace(
-        config, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
-    )
