@@ -75,9 +75,14 @@ _ABLATIONS = tuple(m for m in VISION_METHODS if m.startswith("sfkd_"))
 _DATASETS = ("fashion_mnist", "cifar10", "digits")
 # The pairs of the issue: five heterogeneous ones and one homogeneous (CNN -> smaller CNN).
 _PAIRS = ("cnn->vit", "vit->cnn", "cnn->mixer", "mixer->cnn", "cnn->mlp", "cnn->cnn_small")
-# Teacher taps that differ from "auto": on the 8x8 digits the CNN's last stage is 2x2, too
-# small for a 2-level DWT, so its 4x4 second stage is tapped (as in SFKDClassifier's example).
-_TEACHER_LAYERS = {("digits", "cnn"): "layer2"}
+# Teacher taps that differ from "auto", by (dataset, teacher, method or None for any): on the
+# 8x8 digits the CNN's last stage is 2x2, too small for a 2-level DWT, so its 4x4 second stage
+# is tapped (as in SFKDClassifier's example); a 3-level DWT needs >= 8 pixels a side, so on
+# Fashion-MNIST (7x7 last stage) that ablation taps the 14x14 second stage.
+_TEACHER_LAYERS = {
+    ("digits", "cnn", None): "layer2",
+    ("fashion_mnist", "cnn", "sfkd_levels3"): "layer2",
+}
 # Per-dataset batch size: the 1,078 training digits give 9 steps an epoch at 128.
 _BATCH_SIZES = {"digits": 32}
 # Published CIFAR-100 top-1 (224x224, ImageNet-pretrained teachers, 300 epochs): KD, FitNet, OFA.
@@ -300,7 +305,9 @@ class _Runner:
         student = _student_module(arch, X.shape[1:], len(np.unique(y)))
         cls = getattr(classification, cls_name)
         if teacher is not None and "teacher_layer" in cls().get_params():
-            layer = _TEACHER_LAYERS.get((dataset, teacher_arch))
+            layer = _TEACHER_LAYERS.get(
+                (dataset, teacher_arch, method), _TEACHER_LAYERS.get((dataset, teacher_arch, None))
+            )
             if layer:
                 overrides = {"teacher_layer": layer, **overrides}
         model = cls(
@@ -396,7 +403,9 @@ def run_vision(
     output_dir : path, default="skdistill_output/vision"
         Cells go to ``output_dir/cells/*.json`` (a cell with a record is not recomputed;
         delete its file to redo it), fitted teachers to ``output_dir/teachers/``, and each
-        invocation's configuration, versions and machine to ``output_dir/run.json``.
+        invocation's configuration, versions and machine to ``output_dir/run.json``. Cells
+        and teachers are keyed by dataset, pair, method and seed only: give a run with other
+        epochs or subsets its own folder.
     data_home : path, optional
         Searched first for the image files (see :func:`skdistill.datasets.load_fashion_mnist`).
         Nothing is downloaded.
@@ -446,14 +455,31 @@ def run_vision(
             log(f"{label}: recorded")
             continue
         t0 = time.perf_counter()
-        if method == "teacher":
-            rec = runner.teacher(dataset, _parse_pair(pair)[0])[1]
-        else:
-            model, fit_s = runner.fit_cell(dataset, pair, method, seed)
-            rec = runner.record(dataset, pair, method, seed, model, fit_s)
+        try:
+            if method == "teacher":
+                rec = runner.teacher(dataset, _parse_pair(pair)[0])[1]
+            else:
+                model, fit_s = runner.fit_cell(dataset, pair, method, seed)
+                rec = runner.record(dataset, pair, method, seed, model, fit_s)
+        except ValueError as exc:
+            if method == "teacher":
+                raise
+            # A method that cannot run on a pair (e.g. a tap too small for its DWT levels) is
+            # recorded and listed in the report instead of ending a long run; delete the file
+            # to retry it.
+            rec = {
+                "dataset": dataset,
+                "pair": pair,
+                "method": method,
+                "seed": seed,
+                "error": str(exc),
+            }
         rec["wall_s"] = time.perf_counter() - t0
         path.write_text(json.dumps(rec, indent=2))
         records.append(rec)
+        if "error" in rec:
+            log(f"{label}: FAILED: {rec['error']}")
+            continue
         log(
             f"{label}: accuracy {rec['accuracy']:.4f} (valid {rec['valid_accuracy']:.4f}), "
             f"{rec['epoch_s']:.2f} s/epoch ({rec['wall_s']:.0f} s)"
@@ -480,9 +506,11 @@ def _order(values: Iterable[str], reference: Iterable[str]) -> list[str]:
     return sorted(seen, key=lambda v: (ref.index(v) if v in ref else len(ref), v))
 
 
-def _accuracy_table(records, dataset, methods, fmt, key="accuracy") -> str | None:
+def _accuracy_table(records, dataset, methods, fmt, key="accuracy", rows_of=None) -> str | None:
+    """Pairs as rows (those with a record of a method in ``rows_of``), methods as columns."""
     acc = _group(records, key)
-    pairs = _order((k[1] for k in acc if k[0] == dataset and k[2] in methods), _PAIRS)
+    rows_of = methods if rows_of is None else rows_of
+    pairs = _order((k[1] for k in acc if k[0] == dataset and k[2] in rows_of), _PAIRS)
     if not pairs:
         return None
     rows = []
@@ -634,11 +662,13 @@ def render_vision_report(
     dict
         ``{"md": path, "rst": path, "plots": [paths]}``.
     """
-    records = load_vision_records(output_dir)
-    if not records:
+    everything = load_vision_records(output_dir)
+    if not everything:
         raise ValueError(
             f"no cell records under {Path(output_dir) / 'cells'}: run run_vision first"
         )
+    records = [r for r in everything if "error" not in r]
+    failed = [r for r in everything if "error" in r]
     report = Path(report_dir or output_dir)
     report.mkdir(parents=True, exist_ok=True)
     run = Path(output_dir, "run.json")
@@ -668,13 +698,24 @@ def render_vision_report(
                 if any(r["method"] == m and r["dataset"] == dataset for r in records)
             ]
             if len(ablations) > 1:
-                t = _accuracy_table(records, dataset, ablations, fmt, "valid_accuracy")
+                t = _accuracy_table(
+                    records, dataset, ablations, fmt, "valid_accuracy", rows_of=ablations[1:]
+                )
                 if t:
                     parts.append(f"SFKD ablations, validation accuracy:\n\n{t}")
         claims = _claims(records)
         if claims:
             parts.append(section("Where SFKD stands", fmt))
             parts.append("\n".join(claims) + "\n")
+        if failed:
+            parts.append(section("Cells that did not run", fmt))
+            parts.append(
+                "\n".join(
+                    f"- {r['dataset']} {r['pair']} {r['method']} seed {r['seed']}: {r['error']}"
+                    for r in failed
+                )
+                + "\n"
+            )
         parts.append(section("Cost", fmt))
         parts.append(_cost_table(records, fmt))
         paper = [[k, *(f"{v:.2f}" for v in vals)] for k, vals in PAPER_CIFAR100.items()]
