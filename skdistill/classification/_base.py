@@ -377,6 +377,41 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         check_is_fitted(self, "net_")
         return sum(p.numel() for p in self.net_.module_.student.parameters())
 
+    def export_onnx(self, path, *, opset: int = 18):
+        """Write the fitted student as an ONNX model (no teacher, projector or refiner).
+
+        Input ``"images"``: float32 shaped like the ``X`` given to ``fit`` (``(batch, C, H,
+        W)``, or ``(batch, n_features)`` for 2-D ``X``). Output ``"logits"``: ``(batch,
+        n_classes)``; ``classes_[argmax(logits)]`` is :meth:`predict` and their softmax is
+        :meth:`predict_proba`. Needs the ``onnx`` extra (``pip install "skdistill[onnx]"``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination ``.onnx`` file.
+        opset : int, default=18
+            ONNX opset version.
+
+        Returns
+        -------
+        pathlib.Path
+            The written file.
+        """
+        import copy
+
+        from skdistill.export import FlatImages, export_module_onnx
+
+        check_is_fitted(self, "net_")
+        module = copy.deepcopy(self.net_.module_.student).cpu()
+        if self.vector_input_ or self.input_shape is not None:
+            module = FlatImages(module, self.image_shape_)
+            example = torch.zeros(2, int(np.prod(self.image_shape_)))
+        else:
+            example = torch.zeros(2, *self.image_shape_)
+        return export_module_onnx(
+            module, example, path, input_name="images", output_name="logits", opset=opset
+        )
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = False

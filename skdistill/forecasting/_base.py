@@ -320,3 +320,39 @@ class BaseDeepForecaster(BaseForecaster):
         """Number of parameters of the fitted network that predicts."""
         self.check_is_fitted()
         return sum(p.numel() for p in self._student_module().parameters())
+
+    def export_onnx(self, path, *, opset: int = 18):
+        """Write the fitted network, scaling included, as an ONNX model.
+
+        Input ``"window"``: float32 ``(batch, window_length, n_channels)`` in the units of
+        ``y``, oldest row first. Output ``"forecast"``: ``(batch, len(fh), n_channels)`` in
+        the units of ``y`` for the fitted ``fh`` steps: what :meth:`predict_windows` returns.
+        Needs the ``onnx`` extra (``pip install "skdistill[onnx]"``).
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination ``.onnx`` file.
+        opset : int, default=18
+            ONNX opset version.
+
+        Returns
+        -------
+        pathlib.Path
+            The written file.
+        """
+        import copy
+
+        from skdistill.export import ScaledForecast, export_module_onnx
+
+        self.check_is_fitted()
+        module = ScaledForecast(
+            copy.deepcopy(self._student_module()).cpu(),
+            self.scaler_mean_,
+            self.scaler_scale_,
+            self.fh_steps_ - 1,
+        )
+        example = torch.as_tensor(np.repeat(self._context[None], 2, axis=0), dtype=torch.float32)
+        return export_module_onnx(
+            module, example, path, input_name="window", output_name="forecast", opset=opset
+        )
