@@ -22,6 +22,7 @@ from skorch.helper import SliceDict
 from skdistill._validation import check_float, check_int, cuda_devices, resolve_device, seed_from
 from skdistill.nn.vision.taps import channel_layernorm, discover_shapes
 from skdistill.nn.vision.zoo import ZOO_NAMES, build_model
+from skdistill.training.accelerate import compute_on_main, finish_net, make_net
 from skdistill.training.classification import (
     ClassificationDistillNet,
     FeatureWarmup,
@@ -80,9 +81,13 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
                 )
         student = self.student
         if isinstance(student, str) and student.lower() not in ZOO_NAMES:
-            raise ValueError(f"student must be one of {list(ZOO_NAMES)} or an nn.Module; got {student!r}.")
+            raise ValueError(
+                f"student must be one of {list(ZOO_NAMES)} or an nn.Module; got {student!r}."
+            )
         if not isinstance(student, str | torch.nn.Module):
-            raise TypeError(f"student must be a zoo name or a torch.nn.Module; got {type(student).__name__}.")
+            raise TypeError(
+                f"student must be a zoo name or a torch.nn.Module; got {type(student).__name__}."
+            )
 
     # --- clone keeps a torch teacher's identity ------------------------------------------------
     def __sklearn_clone__(self):
@@ -304,12 +309,22 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
                     use_features = False
                 ctx["use_features"] = use_features
                 if use_features:
-                    t_info = discover_shapes(teacher, self.teacher_layer,
-                                             torch.as_tensor(images[:2]).to(device))
+                    t_info = discover_shapes(
+                        teacher, self.teacher_layer, torch.as_tensor(images[:2]).to(device)
+                    )
                     ctx["teacher_info"] = t_info
                     ctx["teacher_canonical"] = t_info["canonical_shape"]
                     ctx["teacher_grid"] = self._teacher_grid(t_info["canonical_shape"])
-                cache = self._teacher_outputs(kind, teacher, X_raw, images, ctx)
+                # Under Accelerate the main process computes the cache and shares it.
+                # Under Accelerate the main process computes the cache (and records the
+                # teacher's tapped shapes) and shares both.
+                def teacher_side():
+                    out = self._teacher_outputs(kind, teacher, X_raw, images, ctx)
+                    return out, self.feature_shapes_.get("teacher")
+
+                cache, shapes = compute_on_main(teacher_side)
+                if shapes is not None:
+                    self.feature_shapes_["teacher"] = shapes
                 ctx["teacher_kind"] = kind
             tap_student = self.teacher is not None and (
                 ctx["use_features"] or self._uses_student_feature()
@@ -330,8 +345,10 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             objective = self._make_objective(ctx) if self.teacher is not None else Objective()
             module = StudentWithObjective(student, objective, layer, kwargs)
             data = SliceDict(x=images, **cache) if cache else images
-            net = ClassificationDistillNet(
-                module,
+            net = make_net(
+                ClassificationDistillNet,
+                device,
+                module=module,
                 criterion=torch.nn.CrossEntropyLoss,
                 optimizer=torch.optim.Adam,
                 optimizer__fused=device.startswith(("cpu", "cuda")),
@@ -345,10 +362,10 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
                     ("feature_warmup", FeatureWarmup(getattr(self, "warmup_epochs", 0))),
                 ],
                 predict_nonlinearity=None,
-                device=device,
                 verbose=int(self.verbose),
             )
             net.fit(data, y_enc.astype(np.int64))
+            net = finish_net(net)
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = len(net.history)

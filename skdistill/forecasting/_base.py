@@ -14,6 +14,7 @@ import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from skdistill._validation import check_float, check_int, cuda_devices, resolve_device, seed_from
+from skdistill.training.accelerate import finish_net, make_net
 from skdistill.training.net import DistillationNet, StudentWithRegressor, training_callbacks
 from skdistill.training.teacher import TeacherAdapter
 from skdistill.training.windows import SlidingWindowDataset, TailSplit
@@ -92,7 +93,9 @@ class BaseDeepForecaster(BaseForecaster):
                 raise ValueError(f"validation_size as a fraction must be in (0, 1); got {vs}.")
             if isinstance(vs, int | np.integer) and vs < 1:
                 raise ValueError(f"validation_size as a number of rows must be >= 1; got {vs}.")
-        if self.random_state is not None and not isinstance(self.random_state, np.random.RandomState):
+        if self.random_state is not None and not isinstance(
+            self.random_state, np.random.RandomState
+        ):
             check_int(self.random_state, "random_state", minimum=0)
 
     def _criterion_kwargs(self) -> dict:
@@ -107,7 +110,9 @@ class BaseDeepForecaster(BaseForecaster):
         try:
             values = y.to_numpy(dtype=np.float64)
         except (TypeError, ValueError) as exc:
-            raise TypeError(f"{what} must be numeric; convert or drop non-numeric columns ({exc}).") from exc
+            raise TypeError(
+                f"{what} must be numeric; convert or drop non-numeric columns ({exc})."
+            ) from exc
         if not np.isfinite(values).all():
             bad = int((~np.isfinite(values)).sum())
             raise ValueError(
@@ -202,8 +207,10 @@ class BaseDeepForecaster(BaseForecaster):
                 extras_index=extras_index,
             )
             criterion_kwargs = self._criterion_kwargs()
-            net = DistillationNet(
-                StudentWithRegressor(module, dist.get("regressor")),
+            net = make_net(
+                DistillationNet,
+                device,
+                module=StudentWithRegressor(module, dist.get("regressor")),
                 teacher=dist.get("teacher"),
                 **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
                 optimizer=torch.optim.Adam,
@@ -217,13 +224,13 @@ class BaseDeepForecaster(BaseForecaster):
                 callbacks=training_callbacks(
                     criterion_kwargs, self.patience, bool(len(valid_starts)), self.verbose
                 ),
-                device=device,
                 verbose=int(self.verbose),
             )
             with warnings.catch_warnings():
                 # skorch warns that y=None with a Dataset; that is how windows are passed.
                 warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
                 net.fit(dataset, None)
+            net = finish_net(net)
         # The teacher is not needed to predict; do not pickle it with the net.
         net.teacher = None
         self.net_ = net

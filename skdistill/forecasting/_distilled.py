@@ -12,6 +12,7 @@ from skdistill._validation import check_choice, check_float, check_int
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._mlp import MLPForecaster
 from skdistill.nn.forecasting import FeatureRegressor, LightTS, TSMixer
+from skdistill.training.accelerate import compute_on_main
 from skdistill.training.teacher import (
     EnsembleAdapter,
     FrozenTeacher,
@@ -196,7 +197,12 @@ class DistilledMLPForecaster(MLPForecaster):
                 )
         if self.teacher_weights is not None:
             w = np.asarray(self.teacher_weights, dtype=np.float64)
-            if w.shape != (len(teachers),) or not np.isfinite(w).all() or (w < 0).any() or not w.sum():
+            if (
+                w.shape != (len(teachers),)
+                or not np.isfinite(w).all()
+                or (w < 0).any()
+                or not w.sum()
+            ):
                 raise ValueError(
                     f"teacher_weights must be {len(teachers)} non-negative numbers (one per "
                     f"teacher) with a positive sum; got {self.teacher_weights!r}."
@@ -209,8 +215,9 @@ class DistilledMLPForecaster(MLPForecaster):
         # The loss only needs forward_features and feature_dim: any light student fits.
         if self.student == "tsmixer":
             norm = "none" if self.norm == "none" else "revin"
-            return TSMixer(window_length, horizon, n_channels, hidden_size=self.hidden_size,
-                           norm=norm)
+            return TSMixer(
+                window_length, horizon, n_channels, hidden_size=self.hidden_size, norm=norm
+            )
         if self.student == "lightts":
             return LightTS(window_length, horizon, n_channels, hidden_size=self.hidden_size)
         return super()._build_module(window_length, horizon, n_channels)
@@ -253,16 +260,24 @@ class DistilledMLPForecaster(MLPForecaster):
             )
         fitted = [self._fit_teacher(t, y, H) for t in self._teacher_list()]
         self.teacher_ = fitted if isinstance(self.teacher, list | tuple) else fitted[0]
-        weights = np.ones(len(fitted)) if self.teacher_weights is None else np.asarray(
-            self.teacher_weights, dtype=np.float64
+        weights = (
+            np.ones(len(fitted))
+            if self.teacher_weights is None
+            else np.asarray(self.teacher_weights, dtype=np.float64)
         )
         weights = weights / weights.sum()
         self.alpha_ = float(self.alpha)
         self.beta_ = float(self.beta)
-        deep = [(t, w) for t, w in zip(fitted, weights, strict=True)
-                if isinstance(t, BaseDeepForecaster)]
-        generic = [(t, w) for t, w in zip(fitted, weights, strict=True)
-                   if not isinstance(t, BaseDeepForecaster)]
+        deep = [
+            (t, w)
+            for t, w in zip(fitted, weights, strict=True)
+            if isinstance(t, BaseDeepForecaster)
+        ]
+        generic = [
+            (t, w)
+            for t, w in zip(fitted, weights, strict=True)
+            if not isinstance(t, BaseDeepForecaster)
+        ]
         if not deep and self.beta_ > 0:
             names = ", ".join(type(t).__name__ for t in fitted)
             warnings.warn(
@@ -273,9 +288,11 @@ class DistilledMLPForecaster(MLPForecaster):
             )
             self.beta_ = 0.0
         train = SlidingWindowDataset(ctx["series"], L, H, starts=ctx["train_starts"])
-        out = self._deep_teachers(deep, train, ctx, force_cache=bool(generic)) if deep else {
-            "extras": {}
-        }
+        out = (
+            self._deep_teachers(deep, train, ctx, force_cache=bool(generic))
+            if deep
+            else {"extras": {}}
+        )
         if generic:
             self.teacher_cached_ = True
             pred = sum(
@@ -284,7 +301,9 @@ class DistilledMLPForecaster(MLPForecaster):
             )
             pred = torch.as_tensor(pred, dtype=torch.float32)
             extras = out["extras"]
-            extras["teacher_pred"] = extras["teacher_pred"] + pred if "teacher_pred" in extras else pred
+            extras["teacher_pred"] = (
+                extras["teacher_pred"] + pred if "teacher_pred" in extras else pred
+            )
         return out
 
     def _check_deep_teacher(self, t: BaseDeepForecaster) -> None:
@@ -306,8 +325,9 @@ class DistilledMLPForecaster(MLPForecaster):
                 "window_length <= the student's."
             )
 
-    def _deep_teachers(self, deep: list, train: SlidingWindowDataset, ctx: dict, *,
-                       force_cache: bool) -> dict:
+    def _deep_teachers(
+        self, deep: list, train: SlidingWindowDataset, ctx: dict, *, force_cache: bool
+    ) -> dict:
         """Adapters, regressors and (cached or per-batch) outputs of the package's teachers."""
         adapters = []
         for t, _ in deep:
@@ -331,8 +351,11 @@ class DistilledMLPForecaster(MLPForecaster):
         self.teacher_cached_ = force_cache or n_bytes <= float(self.teacher_cache_mb) * _MB
         out = {"regressor": regressor, "extras": {}}
         if self.teacher_cached_:
-            out["extras"] = compute_teacher_outputs(
-                teacher, train, with_features=use_feat, device=ctx["device"]
+            # Under Accelerate the main process computes the cache and shares it.
+            out["extras"] = compute_on_main(
+                lambda: compute_teacher_outputs(
+                    teacher, train, with_features=use_feat, device=ctx["device"]
+                )
             )
         else:
             if self.verbose:
@@ -375,13 +398,34 @@ class DistilledMLPForecaster(MLPForecaster):
         from sktime.forecasting.naive import NaiveForecaster
 
         tiny_teacher = MLPForecaster(
-            window_length=8, hidden_size=8, moving_avg=3, max_epochs=1, validation_size=None,
+            window_length=8,
+            hidden_size=8,
+            moving_avg=3,
+            max_epochs=1,
+            validation_size=None,
             random_state=0,
         )
         return [
-            {"teacher": tiny_teacher, "window_length": 8, "hidden_size": 8, "moving_avg": 3,
-             "n_scales": 0, "max_epochs": 2, "validation_size": None, "random_state": 0},
-            {"teacher": NaiveForecaster(strategy="last"), "window_length": 6, "hidden_size": 4,
-             "moving_avg": 3, "beta": 0.0, "n_scales": 0, "max_epochs": 1, "batch_size": 8,
-             "validation_size": None, "random_state": 1},
+            {
+                "teacher": tiny_teacher,
+                "window_length": 8,
+                "hidden_size": 8,
+                "moving_avg": 3,
+                "n_scales": 0,
+                "max_epochs": 2,
+                "validation_size": None,
+                "random_state": 0,
+            },
+            {
+                "teacher": NaiveForecaster(strategy="last"),
+                "window_length": 6,
+                "hidden_size": 4,
+                "moving_avg": 3,
+                "beta": 0.0,
+                "n_scales": 0,
+                "max_epochs": 1,
+                "batch_size": 8,
+                "validation_size": None,
+                "random_state": 1,
+            },
         ]

@@ -37,11 +37,16 @@ def make_projector(student_shape: tuple, teacher_shape: tuple) -> nn.Module:
     if len(student_shape) == 3:
         # A map student against a vector teacher: pool the map, then a linear map.
         return nn.Sequential(
-            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(student_shape[0], teacher_shape[-1]),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+            nn.Linear(student_shape[0], teacher_shape[-1]),
             nn.Unflatten(1, (1, teacher_shape[-1])),
         )
-    return nn.Sequential(nn.Flatten(), nn.Linear(student_shape[-1], teacher_shape[-1]),
-                         nn.Unflatten(1, (1, teacher_shape[-1])))
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(student_shape[-1], teacher_shape[-1]),
+        nn.Unflatten(1, (1, teacher_shape[-1])),
+    )
 
 
 class Objective(nn.Module):
@@ -55,8 +60,16 @@ class Objective(nn.Module):
         """Names of the terms ``forward`` returns (besides ``"loss"``)."""
         return self.term_names
 
-    def forward(self, logits, target, teacher_logits=None, student_feat=None, teacher_map=None,
-                *, feature_weight_scale: float = 1.0) -> dict:
+    def forward(
+        self,
+        logits,
+        target,
+        teacher_logits=None,
+        student_feat=None,
+        teacher_map=None,
+        *,
+        feature_weight_scale: float = 1.0,
+    ) -> dict:
         ce = F.cross_entropy(logits, target)
         return {"loss": ce, "ce": ce}
 
@@ -71,8 +84,16 @@ class KDObjective(Objective):
         super().__init__()
         self.alpha, self.temperature = float(alpha), float(temperature)
 
-    def forward(self, logits, target, teacher_logits=None, student_feat=None, teacher_map=None,
-                *, feature_weight_scale: float = 1.0) -> dict:
+    def forward(
+        self,
+        logits,
+        target,
+        teacher_logits=None,
+        student_feat=None,
+        teacher_map=None,
+        *,
+        feature_weight_scale: float = 1.0,
+    ) -> dict:
         ce = F.cross_entropy(logits, target)
         kd = kd_loss(logits, teacher_logits, self.temperature)
         return {"loss": ce + self.alpha * kd, "ce": ce, "kd": kd}
@@ -88,8 +109,16 @@ class DKDObjective(Objective):
         super().__init__()
         self.alpha, self.beta, self.temperature = float(alpha), float(beta), float(temperature)
 
-    def forward(self, logits, target, teacher_logits=None, student_feat=None, teacher_map=None,
-                *, feature_weight_scale: float = 1.0) -> dict:
+    def forward(
+        self,
+        logits,
+        target,
+        teacher_logits=None,
+        student_feat=None,
+        teacher_map=None,
+        *,
+        feature_weight_scale: float = 1.0,
+    ) -> dict:
         ce = F.cross_entropy(logits, target)
         dkd = dkd_loss(logits, teacher_logits, target, self.alpha, self.beta, self.temperature)
         return {"loss": ce + dkd, "ce": ce, "dkd": dkd}
@@ -101,8 +130,9 @@ class FitNetObjective(Objective):
     needs_features = True
     term_names = ("ce", "kd", "hint")
 
-    def __init__(self, projector: nn.Module, beta: float = 1.0, alpha: float = 0.0,
-                 temperature: float = 4.0) -> None:
+    def __init__(
+        self, projector: nn.Module, beta: float = 1.0, alpha: float = 0.0, temperature: float = 4.0
+    ) -> None:
         super().__init__()
         self.projector = projector
         self.beta, self.alpha, self.temperature = float(beta), float(alpha), float(temperature)
@@ -111,8 +141,16 @@ class FitNetObjective(Objective):
     def active_terms(self) -> tuple[str, ...]:
         return ("ce", "hint", "kd") if self.alpha > 0 else ("ce", "hint")
 
-    def forward(self, logits, target, teacher_logits=None, student_feat=None, teacher_map=None,
-                *, feature_weight_scale: float = 1.0) -> dict:
+    def forward(
+        self,
+        logits,
+        target,
+        teacher_logits=None,
+        student_feat=None,
+        teacher_map=None,
+        *,
+        feature_weight_scale: float = 1.0,
+    ) -> dict:
         ce = F.cross_entropy(logits, target)
         hint = fitnet_loss(self.projector(student_feat), teacher_map)
         out = {"ce": ce, "hint": hint}
@@ -135,21 +173,37 @@ class OFAObjective(Objective):
     needs_features = True
     term_names = ("ce", "ofa", "ofa_branch")
 
-    def __init__(self, student_shape: tuple, n_classes: int, alpha: float = 1.0,
-                 eps: float = 1.0, temperature: float = 1.0) -> None:
+    def __init__(
+        self,
+        student_shape: tuple,
+        n_classes: int,
+        alpha: float = 1.0,
+        eps: float = 1.0,
+        temperature: float = 1.0,
+    ) -> None:
         super().__init__()
         width = student_shape[0] if len(student_shape) == 3 else student_shape[-1]
         pool = [nn.AdaptiveAvgPool2d(1)] if len(student_shape) == 3 else []
-        self.branch = nn.Sequential(*pool, nn.Flatten(), nn.LayerNorm(width),
-                                    nn.Linear(width, n_classes))
+        self.branch = nn.Sequential(
+            *pool, nn.Flatten(), nn.LayerNorm(width), nn.Linear(width, n_classes)
+        )
         self.alpha, self.eps, self.temperature = float(alpha), float(eps), float(temperature)
 
-    def forward(self, logits, target, teacher_logits=None, student_feat=None, teacher_map=None,
-                *, feature_weight_scale: float = 1.0) -> dict:
+    def forward(
+        self,
+        logits,
+        target,
+        teacher_logits=None,
+        student_feat=None,
+        teacher_map=None,
+        *,
+        feature_weight_scale: float = 1.0,
+    ) -> dict:
         ce = F.cross_entropy(logits, target)
         ofa = ofa_loss(logits, teacher_logits, target, self.eps, self.temperature)
-        branch = ofa_loss(self.branch(student_feat), teacher_logits, target, self.eps,
-                          self.temperature)
+        branch = ofa_loss(
+            self.branch(student_feat), teacher_logits, target, self.eps, self.temperature
+        )
         total = ce + self.alpha * (ofa + branch)
         return {"loss": total, "ce": ce, "ofa": ofa, "ofa_branch": branch}
 
@@ -171,31 +225,52 @@ class SFKDObjective(Objective):
         weights = {"kd": self.sfkd.alpha, "wave": self.sfkd.beta, "freq": self.sfkd.gamma}
         return ("ce", *[k for k, w in weights.items() if w > 0])
 
-    def forward(self, logits, target, teacher_logits=None, student_feat=None, teacher_map=None,
-                *, feature_weight_scale: float = 1.0) -> dict:
+    def forward(
+        self,
+        logits,
+        target,
+        teacher_logits=None,
+        student_feat=None,
+        teacher_map=None,
+        *,
+        feature_weight_scale: float = 1.0,
+    ) -> dict:
         student_map = self.projector(student_feat) if self.needs_features else None
-        return self.sfkd(logits, target, teacher_logits, student_map,
-                         teacher_map if self.needs_features else None,
-                         feature_weight_scale=feature_weight_scale)
+        return self.sfkd(
+            logits,
+            target,
+            teacher_logits,
+            student_map,
+            teacher_map if self.needs_features else None,
+            feature_weight_scale=feature_weight_scale,
+        )
 
 
 class StudentWithObjective(nn.Module):
     """The trainable whole: the student network and the objective's student-side parts.
 
-    ``forward`` is the student alone (what ``predict_proba`` runs); ``forward_train`` also
-    returns the tapped student feature in canonical layout when the objective needs it.
+    In eval mode ``forward`` is the student alone (what ``predict_proba`` runs); in training
+    mode it is ``forward_train``, which also returns the tapped student feature in canonical
+    layout when the objective needs it.
     """
 
-    def __init__(self, student: nn.Module, objective: Objective, layer: str | None = None,
-                 canonical_kwargs: dict | None = None) -> None:
+    def __init__(
+        self,
+        student: nn.Module,
+        objective: Objective,
+        layer: str | None = None,
+        canonical_kwargs: dict | None = None,
+    ) -> None:
         super().__init__()
         self.student = student
         self.objective = objective
         self.layer = layer
         self.canonical_kwargs = dict(canonical_kwargs or {})
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.student(x)
+    def forward(self, x: torch.Tensor):
+        # Training goes through forward (not forward_train directly) so that a data-parallel
+        # wrapper sees the pass and averages the gradients.
+        return self.forward_train(x) if self.training else self.student(x)
 
     def forward_train(self, x: torch.Tensor):
         if not self.objective.needs_features:
@@ -223,13 +298,19 @@ class ClassificationDistillNet(NeuralNet):
 
     feature_weight_scale_ = 1.0
 
+    def reduce_value(self, value: torch.Tensor) -> torch.Tensor:
+        """A loss value as ``history`` records it (averaged over processes when distributed)."""
+        return value
+
+    def core_module(self) -> nn.Module:
+        """``module_`` itself (without a data-parallel wrapper when distributed)."""
+        return self.module_
+
     def infer(self, x, **fit_params):
         if isinstance(x, Mapping):
             x = x["x"]
-        x = to_tensor(x, device=self.device)
-        if self.module_.training:
-            return self.module_.forward_train(x)
-        return self.module_(x)
+        # (logits, feature) in training mode, logits in eval mode: see StudentWithObjective.
+        return self.module_(to_tensor(x, device=self.device))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         y_true = to_tensor(y_true, device=self.device)
@@ -238,11 +319,12 @@ class ClassificationDistillNet(NeuralNet):
             return F.cross_entropy(logits, y_true)
         logits, feat = y_pred
         batch = X if isinstance(X, Mapping) else {}
-        objective = self.module_.objective
+        objective = self.core_module().objective
         tl = batch.get("teacher_logits") if objective.needs_teacher_logits else None
         tm = batch.get("teacher_map") if objective.needs_features else None
         terms = objective(
-            logits, y_true,
+            logits,
+            y_true,
             to_tensor(tl, device=self.device) if tl is not None else None,
             feat,
             to_tensor(tm, device=self.device) if tm is not None else None,
@@ -254,7 +336,7 @@ class ClassificationDistillNet(NeuralNet):
             raise FloatingPointError(f"the training loss is not finite (terms: {bad}); lower lr.")
         for name, value in terms.items():
             if name != "loss":
-                self.history.record_batch(f"train_{name}", value.item())
+                self.history.record_batch(f"train_{name}", self.reduce_value(value).item())
         return total
 
 

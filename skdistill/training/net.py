@@ -80,6 +80,14 @@ class DistillationNet(NeuralNet):
         self.teacher = teacher
 
     # --- hooks ----------------------------------------------------------------------------
+    def reduce_value(self, value: torch.Tensor) -> torch.Tensor:
+        """A loss value as ``history`` records it (averaged over processes when distributed)."""
+        return value
+
+    def core_module(self) -> nn.Module:
+        """``module_`` itself (without a data-parallel wrapper when distributed)."""
+        return self.module_
+
     def infer(self, x, **fit_params):
         if isinstance(x, Mapping):
             x = x["x"]
@@ -100,7 +108,7 @@ class DistillationNet(NeuralNet):
         criterion = self.criterion_
         student_feat, regressed = feat, None
         if criterion.feat_active:
-            regressors = self.module_.regressor
+            regressors = self.core_module().regressor
             if not isinstance(regressors, nn.ModuleList):
                 regressors = [regressors]
             # Several teachers: stacking (student, R_k(teacher_k)) pairs along the batch makes
@@ -110,7 +118,7 @@ class DistillationNet(NeuralNet):
         terms = criterion(pred, y_true, teacher_pred, student_feat, regressed)
         for name in TERM_NAMES:
             if name in terms:
-                self.history.record_batch(f"train_{name}", terms[name].item())
+                self.history.record_batch(f"train_{name}", self.reduce_value(terms[name]).item())
         return terms["loss"]
 
     def _teacher_outputs(self, X):
@@ -134,7 +142,9 @@ class DistillationNet(NeuralNet):
     def initialize_module(self):
         super().initialize_module()
         if self.teacher is not None:
-            self.teacher.to(self.device)
+            # Under Accelerate ``device`` is None and the accelerator places the student.
+            accelerator = getattr(self, "accelerator", None)
+            self.teacher.to(accelerator.device if accelerator is not None else self.device)
         return self
 
 
@@ -147,7 +157,9 @@ def term_callbacks(criterion_kwargs: dict) -> list:
     for prefix, active in (("pred", probe.pred_active), ("feat", probe.feat_active)):
         if active:
             period = probe.use_period and (prefix != "pred" or probe.pred_period)
-            names += [f"{prefix}_{p}" for p, on in (("scale", probe.use_scale), ("period", period)) if on]
+            names += [
+                f"{prefix}_{p}" for p, on in (("scale", probe.use_scale), ("period", period)) if on
+            ]
     return [(f"train_{n}", PassthroughScoring(name=f"train_{n}", on_train=True)) for n in names]
 
 
@@ -161,13 +173,21 @@ def training_callbacks(
     """Term logging, the halving schedule, and (with validation) early stopping on valid_loss."""
     callbacks = term_callbacks(criterion_kwargs)
     callbacks.append(
-        ("lr_schedule", LRScheduler(policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=HalvingLR()))
+        (
+            "lr_schedule",
+            LRScheduler(policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=HalvingLR()),
+        )
     )
     if has_valid and patience:
         callbacks.append(
             (
                 "early_stopping",
-                EarlyStopping(monitor="valid_loss", patience=patience, load_best=True, sink=print if verbose else _silent),
+                EarlyStopping(
+                    monitor="valid_loss",
+                    patience=patience,
+                    load_best=True,
+                    sink=print if verbose else _silent,
+                ),
             )
         )
     return callbacks

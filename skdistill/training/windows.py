@@ -61,7 +61,9 @@ class SlidingWindowDataset(Dataset):
             raise ValueError("window starts out of range for this series, look-back and horizon.")
         self.extras = dict(extras or {})
         if extras_index is None:
-            extras_index = np.full(len(self.starts), -1) if not self.extras else np.arange(len(self))
+            extras_index = (
+                np.full(len(self.starts), -1) if not self.extras else np.arange(len(self))
+            )
         self.extras_index = np.asarray(extras_index, dtype=np.int64)
 
     def __len__(self) -> int:
