@@ -152,11 +152,6 @@ class DistributedNetMixin:
             # method is the plain one (and the only one that pickles).
             plain.__dict__.pop("step", None)
             setattr(self, name + "_", plain)
-        for _, callback in self.callbacks_:
-            # The scheduler object holds the accelerated optimizer; skorch rebuilds it from
-            # the history when training resumes.
-            if hasattr(callback, "lr_scheduler_"):
-                callback.lr_scheduler_ = None
         device = self.accelerator.device
         # Multi-CPU runs report "cpu:<rank>"; the fitted net lives on the plain CPU device.
         self.device = "cpu" if device.type == "cpu" else str(device)
@@ -199,7 +194,17 @@ def make_net(net_cls: type, device: str, **kwargs):
 
 
 def finish_net(net):
-    """After ``fit``: an accelerated net back to its plain class (a plain net unchanged)."""
+    """After ``fit``: an accelerated net back to its plain class, and training-only state gone.
+
+    The optimiser's moments and the LR scheduler object only serve further training, and they
+    would make up two thirds of a fitted estimator's pickle (what a cluster ships to every
+    task that uses a fitted teacher); the parameters, history and callbacks stay.
+    """
+    for name in getattr(net, "_optimizers", []):
+        getattr(net, name + "_").state.clear()
+    for _, callback in getattr(net, "callbacks_", []):
+        if hasattr(callback, "lr_scheduler_"):
+            callback.lr_scheduler_ = None
     if isinstance(net, DistributedNetMixin):
         accelerator = net.accelerator
         for _, callback in getattr(net, "callbacks_", []):
