@@ -108,3 +108,16 @@ def test_unfitted_and_missing_extra_are_clear(tmp_path, monkeypatch, digits):
     monkeypatch.setitem(sys.modules, "onnxscript", None)
     with pytest.raises(ImportError, match=r"skdistill\[onnx\]"):
         clf.export_onnx(tmp_path / "x.onnx")
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not __import__("torch").cuda.is_available(), reason="needs CUDA")
+def test_cuda_fitted_student_exports_for_the_cpu(etth1, tmp_path):
+    f = MLPForecaster(window_length=L, hidden_size=8, max_epochs=1, device="cuda", random_state=0)
+    f.fit(etth1, fh=range(1, 5))
+    got = ort.InferenceSession(str(f.export_onnx(tmp_path / "mlp.onnx"))).run(
+        None, {"window": _windows(etth1, 8)}
+    )[0]
+    np.testing.assert_allclose(got, f.predict_windows(_windows(etth1, 8)), rtol=1e-4, atol=1e-4)
+    # Exporting does not move the fitted network off the GPU.
+    assert next(f._student_module().parameters()).is_cuda
