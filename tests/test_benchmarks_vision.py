@@ -70,6 +70,7 @@ def test_every_cell_has_a_finite_record(tiny_run):
     # The homogeneous pair's student is the narrower CNN; SFKD adds training-only modules.
     assert by[("cnn->cnn_small", "alone")]["params"] < by[("cnn->cnn", "teacher")]["params"]
     assert by[("cnn->vit", "sfkd")]["train_only_params"] > 0
+    assert {"ce", "kd", "wave", "freq"} <= set(by[("cnn->vit", "sfkd")]["final_terms"])
     assert by[("cnn->vit", "kd")]["train_only_params"] == 0
     # A trained teacher is far above chance; every method's student has the same size.
     assert by[("cnn->cnn", "teacher")]["accuracy"] > 0.5

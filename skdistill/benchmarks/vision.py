@@ -373,6 +373,15 @@ class _Runner:
             "latency_ms": _latency_ms(student, data["test"][0][:128]),
             "peak_rss_mb": peak_rss_mb(),
             "final_train_loss": float(model.history_[-1, "train_loss"]),
+            # Each loss term's last-epoch value (unweighted), to compare their scales.
+            "final_terms": {
+                k[len("train_") :]: float(v)
+                for k, v in model.history_[-1].items()
+                if k.startswith("train_")
+                and k != "train_loss"
+                and not k.endswith("_best")
+                and isinstance(v, int | float)
+            },
         }
 
 
