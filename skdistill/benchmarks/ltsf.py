@@ -738,12 +738,23 @@ def _goals(records: list[dict]) -> list[str]:
                 )
             )
             epoch_ratios.append(r["epoch_s_cached"] / r["epoch_s_mlp"])
+    # A teacher without a timing cell: its fit cells' latencies (measured minutes apart, so
+    # less exact), labelled as such.
+    timed = {
+        (r["dataset"], r["horizon"], r["teacher"]) for r in records if r["method"] == "epoch_timing"
+    }
+    by = {(r["dataset"], r["horizon"], r["teacher"], r["method"], r["seed"]): r for r in records}
+    for (d, h, t, m, s), r in by.items():
+        teacher = by.get((d, h, t, "teacher", s))
+        if m == "timedistill" and (d, h, t) not in timed and teacher and "latency_ms" in r:
+            speedups.append((teacher["latency_ms"] / r["latency_ms"], t, d, h, "fit cells"))
     if speedups:
         best = max(speedups)
         ok = "met" if best[0] >= 7 else "not met"
+        source = "; latencies from the fit cells" if len(best) > 4 else ""
         lines.append(
             f"- Student inference >= 7x faster than the heaviest teacher: {ok} ({best[0]:.1f}x "
-            f"against {best[1]} on {best[2]} H={best[3]}, batch of 32 windows)."
+            f"against {best[1]} on {best[2]} H={best[3]}, batch of 32 windows{source})."
         )
     if epoch_ratios:
         med = statistics.median(epoch_ratios)
