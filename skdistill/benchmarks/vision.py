@@ -378,7 +378,7 @@ class _Runner:
                 k[len("train_") :]: float(v)
                 for k, v in model.history_[-1].items()
                 if k.startswith("train_")
-                and k != "train_loss"
+                and k not in ("train_loss", "train_batch_count")
                 and not k.endswith("_best")
                 and isinstance(v, int | float)
             },
