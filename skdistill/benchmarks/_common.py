@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import resource
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
+from pathlib import Path
 
 
 def peak_rss_mb() -> float:
@@ -100,3 +102,17 @@ def with_overrides(config, **changes):
     return replace(
         config, **{k: tuple(v) if isinstance(v, list) else v for k, v in changes.items()}
     )
+
+
+def append_run(output_dir: Path, config) -> None:
+    """Add this invocation's configuration, versions and machine to ``output_dir/run.json``
+    (several invocations may fill one folder; each is kept)."""
+    run_path = Path(output_dir) / "run.json"
+    runs = json.loads(run_path.read_text())["runs"] if run_path.exists() else []
+    runs.append({"config": asdict(config), "versions": versions(), "machine": machine()})
+    run_path.write_text(json.dumps({"runs": runs}, indent=2, default=str))
+
+
+def load_records(output_dir) -> list[dict]:
+    """Every cell record under ``output_dir/cells``."""
+    return [json.loads(p.read_text()) for p in sorted(Path(output_dir, "cells").glob("*.json"))]

@@ -16,18 +16,18 @@ import pickle
 import statistics
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from skdistill.benchmarks._common import (
-    machine,
+    append_run,
+    load_records,
     machine_line,
     peak_rss_mb,
     section,
     table,
-    versions,
     with_overrides,
 )
 
@@ -417,11 +417,7 @@ def run_ltsf(
         torch.set_num_threads(config.threads)
     out = Path(output_dir)
     runner = _Runner(config, out, data_home, log)
-    # Several invocations may fill one folder (e.g. ablations on one dataset only): keep each.
-    run_path = out / "run.json"
-    runs = json.loads(run_path.read_text())["runs"] if run_path.exists() else []
-    runs.append({"config": asdict(config), "versions": versions(), "machine": machine()})
-    run_path.write_text(json.dumps({"runs": runs}, indent=2, default=str))
+    append_run(out, config)
     cells = list(_cells(config))
     records = []
     for i, (dataset, horizon, teacher, method, seed) in enumerate(cells, 1):
@@ -451,7 +447,7 @@ def run_ltsf(
 
 def load_ltsf_records(output_dir: str | os.PathLike) -> list[dict]:
     """Every cell record under ``output_dir/cells``."""
-    return [json.loads(p.read_text()) for p in sorted(Path(output_dir, "cells").glob("*.json"))]
+    return load_records(output_dir)
 
 
 # --- report ------------------------------------------------------------------------------

@@ -17,19 +17,19 @@ import pickle
 import statistics
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from skdistill.benchmarks._common import (
-    machine,
+    append_run,
+    load_records,
     machine_line,
     mean_std,
     peak_rss_mb,
     section,
     table,
-    versions,
 )
 
 __all__ = [
@@ -450,10 +450,7 @@ def run_vision(
         torch.set_num_threads(config.threads)
     out = Path(output_dir)
     runner = _Runner(config, out, data_home, log)
-    run_path = out / "run.json"
-    runs = json.loads(run_path.read_text())["runs"] if run_path.exists() else []
-    runs.append({"config": asdict(config), "versions": versions(), "machine": machine()})
-    run_path.write_text(json.dumps({"runs": runs}, indent=2, default=str))
+    append_run(out, config)
     cells = list(dict.fromkeys(_cells(config)))
     records = []
     for i, (dataset, pair, method, seed) in enumerate(cells, 1):
@@ -498,7 +495,7 @@ def run_vision(
 
 def load_vision_records(output_dir: str | os.PathLike) -> list[dict]:
     """Every cell record under ``output_dir/cells``."""
-    return [json.loads(p.read_text()) for p in sorted(Path(output_dir, "cells").glob("*.json"))]
+    return load_records(output_dir)
 
 
 # --- report ------------------------------------------------------------------------------
