@@ -23,7 +23,7 @@ def two_process_run(tmp_path_factory):
            str(SCRIPT), str(out)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = [json.loads(x) for x in proc.stdout.splitlines() if x.startswith("{")]
+    lines = [json.loads(p.read_text()) for p in sorted(out.glob("rank*.json"))]
     return out, {line["rank"]: line for line in lines}
 
 

@@ -1,7 +1,7 @@
 """Fit a distilled forecaster and a distilled classifier data-parallel; run with torchrun.
 
-``torchrun --nproc_per_node 2 accelerate_fit.py OUT_DIR``: every process prints its final
-history line as JSON; the main process pickles the fitted estimators into OUT_DIR.
+``torchrun --nproc_per_node 2 accelerate_fit.py OUT_DIR``: every process writes its final
+history line as JSON (rankN.json); the main process pickles the fitted estimators into OUT_DIR.
 """
 
 import json
@@ -44,14 +44,15 @@ def main(out: Path) -> None:
     with use_accelerator(accelerator):
         forecaster.fit(y, fh=range(1, 9))
         classifier.fit(X, labels)
-    print(json.dumps({
+    # One file per rank: two processes printing to one pipe can interleave their lines.
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"rank{accelerator.process_index}.json").write_text(json.dumps({
         "rank": accelerator.process_index,
         "world": accelerator.num_processes,
         "forecaster": {k: v for k, v in forecaster.history_[-1].items() if k != "batches"},
         "classifier": {k: v for k, v in classifier.history_[-1].items() if k != "batches"},
-    }), flush=True)
+    }))
     if accelerator.is_main_process:
-        out.mkdir(parents=True, exist_ok=True)
         (out / "models.pkl").write_bytes(pickle.dumps((forecaster, classifier)))
     accelerator.wait_for_everyone()
     accelerator.end_training()
