@@ -109,6 +109,22 @@ def _benchmark_args(parser: argparse.ArgumentParser) -> None:
     vision.add_argument("--seeds", nargs="+", type=int)
     vision.add_argument("--epochs", type=int, help="epochs of every student")
     vision.add_argument("--teacher-epochs", type=int)
+    vision.add_argument(
+        "--teacher-shift", type=int, help="add copies of the teachers' images shifted by N pixels"
+    )
+    vision.add_argument("--batch-size", type=int, help="mini-batch size of the students")
+    vision.add_argument("--teacher-batch-size", type=int)
+    vision.add_argument(
+        "--teacher-data",
+        choices=("student", "all"),
+        help="teachers train on the students' split or on every non-validation image",
+    )
+    vision.add_argument(
+        "--teacher-flip",
+        action="store_true",
+        default=None,
+        help="add mirrored copies of the teachers' training images",
+    )
     vision.add_argument("--n-train", type=int, help="stratified training subset (large data)")
     vision.add_argument("--n-test", type=int)
     vision.add_argument("--device", help="cpu, cuda, cuda:N")
@@ -182,6 +198,11 @@ def _vision_run(args: argparse.Namespace) -> int:
         "seeds",
         "epochs",
         "teacher_epochs",
+        "teacher_data",
+        "teacher_flip",
+        "teacher_shift",
+        "batch_size",
+        "teacher_batch_size",
         "n_train",
         "n_test",
         "device",

@@ -12,6 +12,7 @@ from skdistill.benchmarks import (
     render_vision_report,
     run_vision,
 )
+from skdistill.benchmarks.vision import _augmented
 from skdistill.cli import main
 
 TINY = VisionConfig(
@@ -22,6 +23,7 @@ TINY = VisionConfig(
     epochs=1,
     teacher_epochs=2,
     n_train=400,
+    teacher_data="all",
 )
 
 
@@ -44,6 +46,51 @@ def test_splits_are_stratified_disjoint_and_deterministic():
     assert not {x.tobytes() for x in X_va} & {x.tobytes() for x in X_tr}
     again = load_vision_split("digits", TINY)
     assert np.array_equal(again["valid"][0], X_va)
+
+
+def test_teachers_may_train_on_every_image_but_validation():
+    split = load_vision_split("digits", TINY)
+    X_t, y_t = split["teacher_train"]
+    X_va = split["valid"][0]
+    # 1,198 training digits less the 40 validation ones; the students' images are among them.
+    assert len(y_t) == 1198 - 40
+    seen = {x.tobytes() for x in X_t}
+    assert not seen & {x.tobytes() for x in X_va}
+    assert {x.tobytes() for x in split["train"][0]} <= seen
+    students_only = load_vision_split("digits", VisionConfig(n_train=400))
+    assert students_only["teacher_train"][0] is students_only["train"][0]
+
+
+def test_teacher_augmentation_multiplies_only_the_teachers_images(tmp_path):
+    config = VisionConfig(
+        datasets=("digits",),
+        pairs=("cnn->vit",),
+        methods=("alone",),
+        epochs=1,
+        teacher_epochs=1,
+        n_train=300,
+        teacher_flip=True,
+        teacher_shift=1,
+    )
+    records = run_vision(config, tmp_path, log=lambda line: None)
+    teacher = next(r for r in records if r["method"] == "teacher")
+    student = next(r for r in records if r["method"] == "alone")
+    # Original + mirror, each also shifted four ways: 10 copies; the student keeps its 270.
+    assert student["n_train"] == 270 and teacher["n_train"] == 10 * 270
+
+
+def test_augmented_copies_are_mirrors_and_zero_filled_shifts():
+    X = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 1, 4, 4)
+    y = np.array([3, 7])
+    X_aug, y_aug = _augmented(X, y, flip=True, shift=1)
+    assert X_aug.shape == (20, 1, 4, 4) and list(y_aug[:4]) == [3, 7, 3, 7]
+    assert np.array_equal(X_aug[2], X[0, :, :, ::-1])
+    # Each shift moves the image one pixel and fills the uncovered row or column with zeros.
+    shifted = {X_aug[i].tobytes() for i in range(4, 20)}
+    down = np.zeros_like(X[0])
+    down[:, :-1] = X[0, :, 1:]
+    assert down.tobytes() in shifted
+    assert np.array_equal(_augmented(X, y, flip=False, shift=0)[0], X)
 
 
 def test_cifar10_subset_split_is_3000_1000(shared_data):
@@ -115,6 +162,10 @@ def test_bad_configuration_is_named():
         run_vision(VisionConfig(datasets=("imagenet",)), "unused")
     with pytest.raises(ValueError, match="epochs"):
         run_vision(VisionConfig(epochs=0), "unused")
+    with pytest.raises(ValueError, match="teacher_shift"):
+        run_vision(VisionConfig(teacher_shift=-2), "unused")
+    with pytest.raises(ValueError, match="teacher_data"):
+        run_vision(VisionConfig(teacher_data="full"), "unused")
     with pytest.raises(ValueError, match="unknown profile"):
         run_vision("fast", "unused")
 
@@ -127,8 +178,15 @@ def test_cli_report_only_without_records_fails_clearly(tmp_path, capsys):
 
 def test_cli_renders_the_stored_run(tiny_run, tmp_path, capsys):
     out, _, _ = tiny_run
-    argv = ["benchmark", "vision", "--report-only", "--output-dir", str(out),
-            "--report-dir", str(tmp_path)]
+    argv = [
+        "benchmark",
+        "vision",
+        "--report-only",
+        "--output-dir",
+        str(out),
+        "--report-dir",
+        str(tmp_path),
+    ]
     assert main(argv) == 0
     assert (tmp_path / "report.md").exists()
     assert "report:" in capsys.readouterr().out

@@ -108,9 +108,18 @@ def append_run(output_dir: Path, config) -> None:
     """Add this invocation's configuration, versions and machine to ``output_dir/run.json``
     (several invocations may fill one folder; each is kept)."""
     run_path = Path(output_dir) / "run.json"
-    runs = json.loads(run_path.read_text())["runs"] if run_path.exists() else []
-    runs.append({"config": asdict(config), "versions": versions(), "machine": machine()})
-    run_path.write_text(json.dumps({"runs": runs}, indent=2, default=str))
+    entry = {"config": asdict(config), "versions": versions(), "machine": machine()}
+    # Several processes may fill one folder (disjoint cells): lock the read-modify-write.
+    with open(Path(output_dir) / ".run.lock", "w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # pragma: no cover - no flock on this platform
+            pass
+        runs = json.loads(run_path.read_text())["runs"] if run_path.exists() else []
+        runs.append(entry)
+        run_path.write_text(json.dumps({"runs": runs}, indent=2, default=str))
 
 
 def load_records(output_dir) -> list[dict]:

@@ -114,6 +114,18 @@ class VisionConfig:
         Epochs of every student, whatever the method.
     teacher_epochs : int
         Epochs of every teacher.
+    teacher_data : {"student", "all"}
+        Images the teachers train on: "student" is the students' training split; "all" is
+        every training image outside the validation split (a teacher pretrained on more data
+        than the student's budget allows, as distilled teachers usually are).
+    teacher_flip : bool
+        Add left-right mirrored copies of the teachers' training images (CIFAR-10's usual
+        augmentation); students never get them.
+    teacher_shift : int
+        If > 0, add copies of the teachers' training images (mirrored ones included) shifted
+        by this many pixels up, down, left and right, zero-filled: a fixed stand-in for
+        random-crop augmentation, which small ViTs need on small data. Students never get
+        them.
     n_train : int, optional
         Stratified subset of the training images (seed 0) for large datasets; None keeps all.
     n_test : int, optional
@@ -121,7 +133,9 @@ class VisionConfig:
     valid_fraction : float
         Stratified share of the training images held out for validation (seed 0).
     batch_size : int
-        Mini-batch size of students and teachers.
+        Mini-batch size of the students.
+    teacher_batch_size : int, optional
+        Mini-batch size of the teachers; None uses ``batch_size``.
     ablation_pairs : tuple of str
         Pairs on which the ``sfkd_*`` ablation methods run (the other methods run on every
         pair).
@@ -143,10 +157,14 @@ class VisionConfig:
     seeds: tuple[int, ...] = (0,)
     epochs: int = 8
     teacher_epochs: int = 8
+    teacher_data: str = "student"
+    teacher_flip: bool = False
+    teacher_shift: int = 0
     n_train: int | None = 10000
     n_test: int | None = None
     valid_fraction: float = 0.1
     batch_size: int = 128
+    teacher_batch_size: int | None = None
     ablation_pairs: tuple[str, ...] = ("cnn->vit",)
     device: str = "cpu"
     threads: int | None = None
@@ -192,12 +210,19 @@ def _check_config(config: VisionConfig) -> None:
         value = getattr(config, name)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int; got {value!r}")
-    for name in ("n_train", "n_test", "threads"):
+    for name in ("n_train", "n_test", "threads", "teacher_batch_size"):
         value = getattr(config, name)
         if value is not None and (
             isinstance(value, bool) or not isinstance(value, int) or value < 1
         ):
             raise ValueError(f"{name} must be a positive int or None; got {value!r}")
+    if config.teacher_data not in ("student", "all"):
+        raise ValueError(f"teacher_data must be 'student' or 'all'; got {config.teacher_data!r}")
+    if not isinstance(config.teacher_flip, bool):
+        raise TypeError(f"teacher_flip must be a bool; got {config.teacher_flip!r}")
+    shift = config.teacher_shift
+    if isinstance(shift, bool) or not isinstance(shift, int) or shift < 0:
+        raise ValueError(f"teacher_shift must be an int >= 0; got {shift!r}")
     if not 0 < config.valid_fraction < 0.5:
         raise ValueError(f"valid_fraction must be in (0, 0.5); got {config.valid_fraction!r}")
     if not config.datasets or not config.pairs or not config.seeds or not config.methods:
@@ -216,9 +241,11 @@ def _stratified(y: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarra
 def load_vision_split(
     dataset: str, config: VisionConfig, data_home=None
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """``{"train": (X, y), "valid": (X, y), "test": (X, y)}`` of ``dataset`` under ``config``.
+    """``{"train", "valid", "test", "teacher_train"}`` -> ``(X, y)`` of ``dataset`` under ``config``.
 
-    Images are ``(n, C, H, W)`` float32 in [0, 1]. Every split is deterministic (seed 0).
+    Images are ``(n, C, H, W)`` float32 in [0, 1]. Every split is deterministic (seed 0). The
+    validation images are drawn from the students' subset and are in no training split;
+    "teacher_train" is the students' "train" unless ``config.teacher_data == "all"``.
     """
     if dataset == "fashion_mnist":
         from skdistill.datasets import load_fashion_mnist
@@ -240,18 +267,42 @@ def load_vision_split(
         X, y, X_test, y_test = X_all[train], y_all[train], X_all[test], y_all[test]
     else:
         raise ValueError(f"datasets: unknown {dataset!r}; choose from {list(_DATASETS)}")
+    keep = np.arange(len(y))
     if config.n_train is not None and config.n_train < len(y):
         keep, _ = _stratified(y, config.n_train, 0)
-        X, y = X[keep], y[keep]
     if config.n_test is not None:
         X_test, y_test = X_test[: config.n_test], y_test[: config.n_test]
-    n_valid = max(len(np.unique(y)), int(round(config.valid_fraction * len(y))))
-    valid, train = _stratified(y, n_valid, 0)
-    return {
-        "train": (X[train], y[train].astype(np.int64)),
-        "valid": (X[valid], y[valid].astype(np.int64)),
+    n_valid = max(len(np.unique(y)), int(round(config.valid_fraction * len(keep))))
+    valid, train = _stratified(y[keep], n_valid, 0)
+    valid, train = keep[valid], keep[train]
+    y = y.astype(np.int64)
+    splits = {
+        "train": (X[train], y[train]),
+        "valid": (X[valid], y[valid]),
         "test": (X_test, np.asarray(y_test, dtype=np.int64)),
     }
+    if config.teacher_data == "all" and len(keep) < len(y):
+        # Everything but the validation images, so validation stays unseen by every model.
+        rest = np.setdiff1d(np.arange(len(y)), valid)
+        splits["teacher_train"] = (X[rest], y[rest])
+    else:
+        splits["teacher_train"] = splits["train"]
+    return splits
+
+
+def _augmented(X: np.ndarray, y: np.ndarray, flip: bool, shift: int):
+    """``(X, y)`` with mirrored copies (if ``flip``) and four ``shift``-pixel shifts of each."""
+    if flip:
+        X, y = np.concatenate([X, X[..., ::-1]]), np.concatenate([y, y])
+    if shift:
+        h, w = X.shape[-2:]
+        padded = np.pad(X, ((0, 0), (0, 0), (shift, shift), (shift, shift)))
+        moved = [
+            padded[..., shift + dy : shift + dy + h, shift + dx : shift + dx + w]
+            for dy, dx in ((shift, 0), (-shift, 0), (0, shift), (0, -shift))
+        ]
+        X, y = np.concatenate([X, *moved]), np.tile(y, 5)
+    return np.ascontiguousarray(X, dtype=np.float32), y
 
 
 def _student_module(arch: str, image_shape: tuple, n_classes: int):
@@ -297,11 +348,13 @@ class _Runner:
             self._data[dataset] = load_vision_split(dataset, self.config, self.data_home)
         return self._data[dataset]
 
-    def _fit_arch(self, dataset: str, arch: str, method: str, teacher, teacher_arch, seed, epochs):
+    def _fit_arch(self, dataset, arch, method, teacher, teacher_arch, seed, epochs, split="train"):
         import skdistill.classification as classification
 
         cls_name, overrides = VISION_METHODS[method]
-        X, y = self.data(dataset)["train"]
+        X, y = self.data(dataset)[split]
+        if split == "teacher_train":
+            X, y = _augmented(X, y, self.config.teacher_flip, self.config.teacher_shift)
         student = _student_module(arch, X.shape[1:], len(np.unique(y)))
         cls = getattr(classification, cls_name)
         if teacher is not None and "teacher_layer" in cls().get_params():
@@ -310,11 +363,14 @@ class _Runner:
             )
             if layer:
                 overrides = {"teacher_layer": layer, **overrides}
+        batch_size = self.config.batch_size
+        if split == "teacher_train" and self.config.teacher_batch_size is not None:
+            batch_size = self.config.teacher_batch_size
         model = cls(
             teacher=teacher,
             student=student,
             max_epochs=epochs,
-            batch_size=_BATCH_SIZES.get(dataset, self.config.batch_size),
+            batch_size=_BATCH_SIZES.get(dataset, batch_size),
             device=self.config.device,
             random_state=seed,
             **overrides,
@@ -330,9 +386,13 @@ class _Runner:
             with path.open("rb") as f:
                 return pickle.load(f)
         model, fit_s = self._fit_arch(
-            dataset, arch, "alone", None, None, 0, self.config.teacher_epochs
+            dataset, arch, "alone", None, None, 0, self.config.teacher_epochs, "teacher_train"
         )
         rec = self.record(dataset, f"{arch}->{arch}", "teacher", 0, model, fit_s)
+        # Images the teacher saw per epoch (augmented copies included).
+        rec["n_train"] = len(self.data(dataset)["teacher_train"][1]) * (
+            (2 if self.config.teacher_flip else 1) * (5 if self.config.teacher_shift else 1)
+        )
         with path.open("wb") as f:
             pickle.dump((model, rec), f)
         return model, rec
@@ -685,11 +745,18 @@ def render_vision_report(
     for fmt in ("md", "rst"):
         parts = [machine_line(meta)]
         for dataset in datasets:
-            sizes = next(r for r in records if r["dataset"] == dataset)
+            mine = [r for r in records if r["dataset"] == dataset]
+            sizes = next((r for r in mine if r["method"] != "teacher"), mine[0])
+            teacher_n = sorted({r["n_train"] for r in mine if r["method"] == "teacher"})
+            seen = (
+                f" (teachers: {', '.join(f'{n:,}' for n in teacher_n)})"
+                if teacher_n and teacher_n != [sizes["n_train"]]
+                else ""
+            )
             parts.append(
                 section(
-                    f"{dataset}: test accuracy (%), {sizes['n_train']} train / "
-                    f"{sizes['n_test']} test images",
+                    f"{dataset}: accuracy (%), {sizes['n_train']:,} training images{seen} / "
+                    f"{sizes['n_test']:,} test images",
                     fmt,
                 )
             )
