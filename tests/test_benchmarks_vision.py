@@ -79,6 +79,24 @@ def test_teacher_augmentation_multiplies_only_the_teachers_images(tmp_path):
     assert student["n_train"] == 270 and teacher["n_train"] == 10 * 270
 
 
+def test_a_cell_does_not_depend_on_what_ran_before_it(tmp_path):
+    import torch
+
+    config = VisionConfig(
+        datasets=("digits",),
+        pairs=("cnn->vit",),
+        methods=("alone",),
+        epochs=1,
+        teacher_epochs=1,
+        n_train=300,
+    )
+    first = run_vision(config, tmp_path / "a", log=lambda line: None)
+    torch.rand(1000)  # what a previous cell in the same process would have drawn
+    second = run_vision(config, tmp_path / "b", log=lambda line: None)
+    assert [r["accuracy"] for r in first] == [r["accuracy"] for r in second]
+    assert [r["final_train_loss"] for r in first] == [r["final_train_loss"] for r in second]
+
+
 def test_augmented_copies_are_mirrors_and_zero_filled_shifts():
     X = np.arange(2 * 4 * 4, dtype=np.float32).reshape(2, 1, 4, 4)
     y = np.array([3, 7])
@@ -143,6 +161,10 @@ def test_report_tables_claims_and_plots(tiny_run, tmp_path):
     assert f"{100 * by[('cnn->vit', 'sfkd')]['accuracy']:.2f}" in md
     assert "| cnn->vit |" in md and "| cnn->cnn_small |" in md
     assert "sfkd_mse" in md and "80.54" in md  # ablation table and the published OFA figure
+    assert "360 training images (teachers: 1,158) / 599 test images" in md
+    assert (
+        "Seeds per cell (mean ± std where more than one): alone 1, kd 1, sfkd 1, sfkd_mse 1" in md
+    )
     # Claims count heterogeneous pairs only: cnn->cnn_small is homogeneous.
     assert "SFKD beats alone on" in md and "of 1 heterogeneous" in md
     assert ".. image:: vision/vision_accuracy_digits.png" in paths["rst"].read_text()

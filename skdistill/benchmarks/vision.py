@@ -69,6 +69,9 @@ VISION_METHODS: dict[str, tuple[str, dict]] = {
     "sfkd_db2": ("SFKDClassifier", {"wavelet": "db2"}),
     "sfkd_sigma0.1": ("SFKDClassifier", {"gffl_sigma": 0.1}),
     "sfkd_sigma0.5": ("SFKDClassifier", {"gffl_sigma": 0.5}),
+    # The feature terms alone (no logit KD): what SFKD adds beyond KD, and what is left when
+    # the teacher's predictions are worse than the student's.
+    "sfkd_alpha0": ("SFKDClassifier", {"alpha": 0.0}),
 }
 _MAIN_METHODS = ("alone", "kd", "fitnet", "dkd", "ofa", "sfkd")
 _ABLATIONS = tuple(m for m in VISION_METHODS if m.startswith("sfkd_"))
@@ -349,12 +352,17 @@ class _Runner:
         return self._data[dataset]
 
     def _fit_arch(self, dataset, arch, method, teacher, teacher_arch, seed, epochs, split="train"):
+        import torch
+
         import skdistill.classification as classification
 
         cls_name, overrides = VISION_METHODS[method]
         X, y = self.data(dataset)[split]
         if split == "teacher_train":
             X, y = _augmented(X, y, self.config.teacher_flip, self.config.teacher_shift)
+        # The module's initial weights come from torch's global generator: seed it here, or
+        # a cell's result would depend on what the process ran before it.
+        torch.manual_seed(seed)
         student = _student_module(arch, X.shape[1:], len(np.unique(y)))
         cls = getattr(classification, cls_name)
         if teacher is not None and "teacher_layer" in cls().get_params():
@@ -588,6 +596,16 @@ def _accuracy_table(records, dataset, methods, fmt, key="accuracy", rows_of=None
     return table(["pair", "teacher", *methods], rows, fmt)
 
 
+def _seed_counts(records: list[dict]) -> str:
+    """ "alone 3, kd 1, ..." (the most seeds any pair of a method has), teachers left out."""
+    seeds: dict[str, dict[str, set]] = {}
+    for r in records:
+        if r["method"] != "teacher":
+            seeds.setdefault(r["method"], {}).setdefault(r["pair"], set()).add(r["seed"])
+    methods = _order(seeds, VISION_METHODS)
+    return ", ".join(f"{m} {max(len(v) for v in seeds[m].values())}" for m in methods)
+
+
 def _cost_table(records, fmt) -> str:
     """Per method: epoch time relative to KD on the same cell, extra training parameters."""
     by = {(r["dataset"], r["pair"], r["method"], r["seed"]): r for r in records}
@@ -643,9 +661,15 @@ def _claims(records: list[dict]) -> list[str]:
                 continue
             wins = [p for p in done if acc[(dataset, p, "sfkd")] > acc[(dataset, p, rival)]]
             gap = np.mean([acc[(dataset, p, "sfkd")] - acc[(dataset, p, rival)] for p in done])
+            losses = ", ".join(
+                f"{p} ({100 * (acc[(dataset, p, 'sfkd')] - acc[(dataset, p, rival)]):+.2f})"
+                for p in done
+                if p not in wins
+            )
             lines.append(
                 f"- {dataset}: SFKD beats {rival} on {len(wins)} of {len(done)} heterogeneous "
-                f"pairs (mean difference {100 * gap:+.2f} points)."
+                f"pairs (mean difference {100 * gap:+.2f} points)"
+                + (f"; not on {losses}." if losses else ".")
             )
     return lines
 
@@ -765,6 +789,9 @@ def render_vision_report(
                 t = _accuracy_table(records, dataset, main, fmt, key)
                 if t:
                     parts.append(f"{what} accuracy:\n\n{t}")
+            seeds = _seed_counts(mine)
+            if seeds:
+                parts.append(f"Seeds per cell (mean ± std where more than one): {seeds}.\n")
             ablations = ["sfkd"] + [
                 m
                 for m in _ABLATIONS
