@@ -12,6 +12,7 @@ from skdistill.benchmarks import (
     render_vision_report,
     run_vision,
 )
+from skdistill.benchmarks._common import with_overrides
 from skdistill.benchmarks.vision import _augmented
 from skdistill.cli import main
 
@@ -24,6 +25,16 @@ TINY = VisionConfig(
     teacher_epochs=2,
     n_train=400,
     teacher_data="all",
+)
+
+# One teacher and one student cell: the cheapest full run.
+ONE_CELL = VisionConfig(
+    datasets=("digits",),
+    pairs=("cnn->vit",),
+    methods=("alone",),
+    epochs=1,
+    teacher_epochs=1,
+    n_train=300,
 )
 
 
@@ -62,16 +73,7 @@ def test_teachers_may_train_on_every_image_but_validation():
 
 
 def test_teacher_augmentation_multiplies_only_the_teachers_images(tmp_path):
-    config = VisionConfig(
-        datasets=("digits",),
-        pairs=("cnn->vit",),
-        methods=("alone",),
-        epochs=1,
-        teacher_epochs=1,
-        n_train=300,
-        teacher_flip=True,
-        teacher_shift=1,
-    )
+    config = with_overrides(ONE_CELL, teacher_flip=True, teacher_shift=1)
     records = run_vision(config, tmp_path, log=lambda line: None)
     teacher = next(r for r in records if r["method"] == "teacher")
     student = next(r for r in records if r["method"] == "alone")
@@ -82,14 +84,7 @@ def test_teacher_augmentation_multiplies_only_the_teachers_images(tmp_path):
 def test_a_cell_does_not_depend_on_what_ran_before_it(tmp_path):
     import torch
 
-    config = VisionConfig(
-        datasets=("digits",),
-        pairs=("cnn->vit",),
-        methods=("alone",),
-        epochs=1,
-        teacher_epochs=1,
-        n_train=300,
-    )
+    config = ONE_CELL
     first = run_vision(config, tmp_path / "a", log=lambda line: None)
     torch.rand(1000)  # what a previous cell in the same process would have drawn
     second = run_vision(config, tmp_path / "b", log=lambda line: None)
