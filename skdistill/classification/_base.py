@@ -315,6 +315,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
                     ctx["teacher_info"] = t_info
                     ctx["teacher_canonical"] = t_info["canonical_shape"]
                     ctx["teacher_grid"] = self._teacher_grid(t_info["canonical_shape"])
+
                 # Under Accelerate the main process computes the cache (and records the
                 # teacher's tapped shapes) and shares both.
                 def teacher_side():
