@@ -597,7 +597,7 @@ def _accuracy_table(records, dataset, methods, fmt, key="accuracy", rows_of=None
 
 
 def _seed_counts(records: list[dict]) -> str:
-    """ "alone 3, kd 1, ..." (the most seeds any pair of a method has), teachers left out."""
+    """Seeds per method, e.g. "alone 3, kd 1" (the most any pair has); teachers left out."""
     seeds: dict[str, dict[str, set]] = {}
     for r in records:
         if r["method"] != "teacher":
