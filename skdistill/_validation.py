@@ -35,10 +35,73 @@ def check_float(
     return value
 
 
-def check_choice(value, name: str, choices) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}.")
-    return value
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` as bool if it is True or False; raise a TypeError otherwise."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
+
+
+def check_choice(value, name: str, choices, *, ignore_case: bool = False) -> str:
+    """Return ``value`` if it is one of the string ``choices``.
+
+    A non-string is a TypeError, an unknown string a ValueError; both name the parameter and
+    list the choices. With ``ignore_case`` the matching choice is returned in its own spelling.
+    """
+    choices = tuple(choices)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {list(choices)}; got {value!r}.")
+    if ignore_case:
+        lowered = {c.lower(): c for c in choices}
+        if value.lower() in lowered:
+            return lowered[value.lower()]
+    elif value in choices:
+        return value
+    raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}.")
+
+
+def check_validation_size(value, unit: str = "rows") -> None:
+    """None, a fraction in (0, 1) or a positive count of ``unit``."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TypeError(f"validation_size must be None, an int or a float; got {value!r}.")
+    if isinstance(value, float | np.floating) and not 0.0 < value < 1.0:
+        raise ValueError(f"validation_size as a fraction must be in (0, 1); got {value}.")
+    if isinstance(value, int | np.integer) and value < 1:
+        raise ValueError(f"validation_size as a number of {unit} must be >= 1; got {value}.")
+
+
+def check_random_state(value) -> None:
+    """None, a numpy RandomState or an int >= 0."""
+    if value is not None and not isinstance(value, np.random.RandomState):
+        check_int(value, "random_state", minimum=0)
+
+
+def check_training_params(est, *, validation_unit: str | None = None) -> None:
+    """The training parameters every estimator of the package shares.
+
+    ``max_epochs``, ``batch_size``, ``lr``, ``verbose`` and ``random_state`` always; ``patience``
+    and ``validation_size`` (counted in ``validation_unit``) where the estimator validates.
+    """
+    check_int(est.max_epochs, "max_epochs", minimum=1)
+    check_int(est.batch_size, "batch_size", minimum=1)
+    check_float(est.lr, "lr", strict=True)
+    check_int(est.verbose, "verbose", minimum=0)
+    check_random_state(est.random_state)
+    if validation_unit is not None:
+        check_int(est.patience, "patience", minimum=1, allow_none=True)
+        check_validation_size(est.validation_size, validation_unit)
+
+
+def store_params(est, params: dict) -> None:
+    """Store each constructor argument under its own name (scikit-learn's ``__init__`` rule).
+
+    Called as ``store_params(self, locals())`` first thing in ``__init__``.
+    """
+    for name, value in params.items():
+        if name not in ("self", "__class__"):
+            setattr(est, name, value)
 
 
 def resolve_device(device) -> str:
@@ -57,7 +120,11 @@ def resolve_device(device) -> str:
         return device
     if device == "cpu":
         return device
-    if device == "mps" and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+    if (
+        device == "mps"
+        and getattr(torch.backends, "mps", None)
+        and torch.backends.mps.is_available()
+    ):
         return device
     raise ValueError(f"device must be 'cpu', 'cuda' or 'auto'; got {device!r}.")
 

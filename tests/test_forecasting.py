@@ -457,8 +457,9 @@ def test_zoo_teachers_distil_at_both_levels(etth1, teacher):
     f = tiny_distilled(t, max_epochs=1).fit(etth1, fh=range(1, H + 1))
     last = f.history_[-1]
     assert np.isfinite(last["train_feat_scale"]) and np.isfinite(last["train_pred_period"])
-    # The regressor's input width is derived from the teacher's feature.
-    regressor = f.net_.module_.regressor
+    # The regressor's input width is derived from the teacher's feature. The regressors belong
+    # to the objective (skorch's criterion), not to the predicting module.
+    (regressor,) = f.net_.criterion_.regressors
     assert regressor.in_dim == t._student_module().feature_dim
     assert regressor.out_dim == f._student_module().feature_dim
 
@@ -468,7 +469,7 @@ def test_other_students(etth1, fitted_teacher, student):
     f = tiny_distilled(fitted_teacher, student=student, max_epochs=1).fit(etth1, fh=range(1, H + 1))
     assert np.isfinite(f.predict().to_numpy()).all()
     assert type(f._student_module()).__name__ == {"tsmixer": "TSMixer", "lightts": "LightTS"}[student]
-    assert f.net_.module_.regressor.out_dim == f._student_module().feature_dim
+    assert f.net_.criterion_.regressors[0].out_dim == f._student_module().feature_dim
     assert "train_feat_period" in f.history_[-1]
 
 
@@ -480,7 +481,7 @@ def test_two_teachers_one_regressor_each_and_cache_equals_online(etth1, fitted_t
     cached = tiny_distilled([fitted_teacher, second], max_epochs=2).fit(etth1, fh=range(1, H + 1))
     online = tiny_distilled([fitted_teacher, second], max_epochs=2, teacher_cache_mb=0)
     online.fit(etth1, fh=range(1, H + 1))
-    regs = cached.net_.module_.regressor
+    regs = cached.net_.criterion_.regressors
     assert len(regs) == 2 and regs[0].in_dim == 16 and regs[1].in_dim == 32
     assert cached.teacher_ == [fitted_teacher, second]
     assert cached.teacher_cached_ and not online.teacher_cached_

@@ -6,20 +6,26 @@ distillation, what to add to the training data and loss (``_distillation``).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
-from skdistill._validation import check_float, check_int, cuda_devices, resolve_device, seed_from
-from skdistill.training.accelerate import finish_net, make_net
-from skdistill.training.net import DistillationNet, StudentWithRegressor, training_callbacks
+from skdistill._validation import (
+    check_int,
+    check_training_params,
+    resolve_device,
+    seed_from,
+    store_params,
+)
 from skdistill.training.teacher import TeacherAdapter
-from skdistill.training.windows import SlidingWindowDataset, TailSplit
-
-_PREDICT_BATCH = 1024
+from skdistill.training.timedistill import (
+    Teachers,
+    TrainSettings,
+    fit_timedistill,
+    predict_student,
+)
+from skdistill.training.windows import SlidingWindowDataset, standard_scaler
 
 
 class BaseDeepForecaster(BaseForecaster):
@@ -60,16 +66,12 @@ class BaseDeepForecaster(BaseForecaster):
         random_state: int | None = None,
         verbose: int = 0,
     ) -> None:
-        self.window_length = window_length
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.patience = patience
-        self.validation_size = validation_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        super().__init__()
+        self._init_params(locals())
+
+    def _init_params(self, params: dict) -> None:
+        """``__init__``'s body for every subclass: store the parameters, then sktime's init."""
+        store_params(self, params)
+        BaseForecaster.__init__(self)
         self._y = None
         self._X = None
 
@@ -80,30 +82,13 @@ class BaseDeepForecaster(BaseForecaster):
     def _check_params(self) -> None:
         """Validate the common parameters; subclasses extend (and call super)."""
         check_int(self.window_length, "window_length", minimum=1)
-        check_int(self.max_epochs, "max_epochs", minimum=1)
-        check_int(self.batch_size, "batch_size", minimum=1)
-        check_float(self.lr, "lr", strict=True)
-        check_int(self.patience, "patience", minimum=1, allow_none=True)
-        check_int(self.verbose, "verbose", minimum=0)
-        vs = self.validation_size
-        if vs is not None:
-            if isinstance(vs, bool) or not isinstance(vs, int | float | np.integer | np.floating):
-                raise TypeError(f"validation_size must be None, an int or a float; got {vs!r}.")
-            if isinstance(vs, float | np.floating) and not 0.0 < vs < 1.0:
-                raise ValueError(f"validation_size as a fraction must be in (0, 1); got {vs}.")
-            if isinstance(vs, int | np.integer) and vs < 1:
-                raise ValueError(f"validation_size as a number of rows must be >= 1; got {vs}.")
-        if self.random_state is not None and not isinstance(
-            self.random_state, np.random.RandomState
-        ):
-            check_int(self.random_state, "random_state", minimum=0)
+        check_training_params(self, validation_unit="rows")
 
-    def _criterion_kwargs(self) -> dict:
-        return {"alpha": 0.0, "beta": 0.0}
-
-    def _distillation(self, ctx: dict) -> dict:
-        """Teacher data for training: ``{"extras", "teacher", "regressor"}`` (all optional)."""
-        return {}
+    def _distillation(
+        self, y: pd.DataFrame, train_starts: np.ndarray
+    ) -> tuple[Teachers | None, dict]:
+        """``(teachers' side, TimeDistill loss parameters)``: trained alone, no teacher."""
+        return None, {"alpha": 0.0, "beta": 0.0}
 
     # --- data checks -------------------------------------------------------------------------
     def _check_y(self, y: pd.DataFrame, what: str = "y") -> np.ndarray:
@@ -161,9 +146,7 @@ class BaseDeepForecaster(BaseForecaster):
             )
 
         # Standardise with statistics of the training rows only (population std, as the protocol).
-        mean = values[:n_train_rows].mean(axis=0)
-        scale = values[:n_train_rows].std(axis=0)
-        scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+        mean, scale = standard_scaler(values[:n_train_rows])
         series = ((values - mean) / scale).astype(np.float32)
 
         train_starts = np.arange(0, n_train_rows - L - H + 1)
@@ -179,62 +162,30 @@ class BaseDeepForecaster(BaseForecaster):
         self._context = values[-L:].copy()
 
         seed = seed_from(self.random_state)
-        with torch.random.fork_rng(devices=cuda_devices()):
-            torch.manual_seed(seed)
-            module = self._build_module(L, H, n_channels)
-            ctx = {
-                "y": y,
-                "values": values,
-                "series": series,
-                "train_starts": train_starts,
-                "module": module,
-                "fh": fh,
-                "device": device,
-            }
-            dist = self._distillation(ctx)
-            extras = dist.get("extras") or {}
-            extras_index = None
-            if extras:
-                extras_index = np.concatenate(
-                    [np.arange(len(train_starts)), np.full(len(valid_starts), -1)]
-                )
-            dataset = SlidingWindowDataset(
-                series,
-                L,
-                H,
-                starts=np.concatenate([train_starts, valid_starts]),
-                extras=extras,
-                extras_index=extras_index,
-            )
-            criterion_kwargs = self._criterion_kwargs()
-            net = make_net(
-                DistillationNet,
-                device,
-                module=StudentWithRegressor(module, dist.get("regressor")),
-                teacher=dist.get("teacher"),
-                **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
-                optimizer=torch.optim.Adam,
-                # One fused kernel instead of a Python loop over parameter tensors.
-                optimizer__fused=device.startswith(("cpu", "cuda")),
-                lr=float(self.lr),
-                max_epochs=int(self.max_epochs),
-                batch_size=int(self.batch_size),
-                iterator_train__shuffle=True,
-                train_split=TailSplit(len(valid_starts)),
-                callbacks=training_callbacks(
-                    criterion_kwargs, self.patience, bool(len(valid_starts)), self.verbose
-                ),
-                verbose=int(self.verbose),
-            )
-            with warnings.catch_warnings():
-                # skorch warns that y=None with a Dataset; that is how windows are passed.
-                warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
-                net.fit(dataset, None)
-            net = finish_net(net)
-        # The teacher is not needed to predict; do not pickle it with the net.
-        net.teacher = None
-        self.net_ = net
-        self.history_ = net.history
+        teachers, loss = self._distillation(y, train_starts)
+        data = SlidingWindowDataset(
+            series, L, H, starts=np.concatenate([train_starts, valid_starts])
+        )
+        settings = TrainSettings(
+            lr=float(self.lr),
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            patience=self.patience,
+            device=device,
+            seed=seed,
+            verbose=int(self.verbose),
+        )
+        self.net_, cached = fit_timedistill(
+            lambda: self._build_module(L, H, n_channels),
+            data,
+            len(valid_starts),
+            loss,
+            settings,
+            teachers,
+        )
+        self.history_ = self.net_.history
+        if teachers is not None:
+            self.alpha_, self.beta_, self.teacher_cached_ = loss["alpha"], loss["beta"], cached
         return self
 
     def _predict(self, fh, X=None):
@@ -263,18 +214,9 @@ class BaseDeepForecaster(BaseForecaster):
     def _student_module(self) -> torch.nn.Module:
         return self.net_.module_.student
 
-    @torch.no_grad()
     def _predict_full(self, windows: np.ndarray) -> np.ndarray:
         """Forecast all ``horizon_`` steps for windows ``(n, L, C)`` in y units."""
-        module = self._student_module().eval()
-        device = self.net_.device
-        z = (windows - self.scaler_mean_) / self.scaler_scale_
-        out = []
-        for lo in range(0, len(z), _PREDICT_BATCH):
-            batch = torch.as_tensor(z[lo : lo + _PREDICT_BATCH], dtype=torch.float32, device=device)
-            out.append(module(batch).cpu().numpy())
-        pred = np.concatenate(out) if out else np.empty((0, self.horizon_, self.n_channels_))
-        return pred.astype(np.float64) * self.scaler_scale_ + self.scaler_mean_
+        return predict_student(self.net_, windows, self.scaler_mean_, self.scaler_scale_)
 
     def predict_windows(self, windows) -> np.ndarray:
         """Forecast many contexts at once.

@@ -8,20 +8,17 @@ import numpy as np
 import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
-from skdistill._validation import check_choice, check_float, check_int
+from skdistill._validation import check_choice, check_float
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._mlp import MLPForecaster
-from skdistill.nn.forecasting import FeatureRegressor, LightTS, TSMixer
-from skdistill.training.accelerate import compute_on_main
-from skdistill.training.teacher import (
-    EnsembleAdapter,
-    FrozenTeacher,
-    cache_nbytes,
-    compute_teacher_outputs,
-)
-from skdistill.training.windows import SlidingWindowDataset
+from skdistill.losses.base import TeacherOutputs
+from skdistill.nn.forecasting import LightTS, TSMixer
+from skdistill.training.timedistill import Teachers
 
-_MB = 2**20
+
+def _gives_features(teacher) -> bool:
+    """Whether a fitted teacher exposes hidden features (the package's own forecasters)."""
+    return isinstance(teacher, BaseDeepForecaster)
 
 
 class DistilledMLPForecaster(MLPForecaster):
@@ -132,32 +129,7 @@ class DistilledMLPForecaster(MLPForecaster):
         random_state: int | None = None,
         verbose: int = 0,
     ) -> None:
-        self.teacher = teacher
-        self.alpha = alpha
-        self.beta = beta
-        self.temperature = temperature
-        self.n_scales = n_scales
-        self.use_scale = use_scale
-        self.use_period = use_period
-        self.use_supervised = use_supervised
-        self.kl_reduction = kl_reduction
-        self.teacher_cache_mb = teacher_cache_mb
-        self.student = student
-        self.teacher_weights = teacher_weights
-        super().__init__(
-            window_length=window_length,
-            hidden_size=hidden_size,
-            moving_avg=moving_avg,
-            norm=norm,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            patience=patience,
-            validation_size=validation_size,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-        )
+        self._init_params(locals())
 
     def fit(self, y, X=None, fh=None, teacher=None):
         """Fit the teacher (if unfitted) and distil it into the student.
@@ -171,16 +143,9 @@ class DistilledMLPForecaster(MLPForecaster):
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_float(self.alpha, "alpha")
-        check_float(self.beta, "beta")
-        check_float(self.temperature, "temperature", strict=True)
-        check_int(self.n_scales, "n_scales", minimum=0)
-        check_choice(self.kl_reduction, "kl_reduction", ("mean", "batchmean"))
+        self._check_timedistill_params()
         check_float(self.teacher_cache_mb, "teacher_cache_mb")
         check_choice(self.student, "student", ("dmlp", "tsmixer", "lightts"))
-        for name in ("use_scale", "use_period", "use_supervised"):
-            if not isinstance(getattr(self, name), bool | np.bool_):
-                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}.")
         if self.teacher is None:
             raise ValueError(
                 "DistilledMLPForecaster needs a teacher: pass teacher=<an sktime forecaster> "
@@ -222,20 +187,6 @@ class DistilledMLPForecaster(MLPForecaster):
             return LightTS(window_length, horizon, n_channels, hidden_size=self.hidden_size)
         return super()._build_module(window_length, horizon, n_channels)
 
-    def _criterion_kwargs(self) -> dict:
-        return {
-            "alpha": self.alpha_,
-            "beta": self.beta_,
-            "temperature": float(self.temperature),
-            "n_scales": int(self.n_scales),
-            "use_scale": bool(self.use_scale),
-            "use_period": bool(self.use_period),
-            "use_supervised": bool(self.use_supervised),
-            "reduction": self.kl_reduction,
-            # A one-step forecast has no spectrum besides DC: no prediction-level period term.
-            "pred_period": self.horizon_ >= 2,
-        }
-
     # --- the teacher's side --------------------------------------------------------------
     def _fit_teacher(self, teacher, y, horizon: int):
         if teacher.is_fitted:
@@ -244,41 +195,17 @@ class DistilledMLPForecaster(MLPForecaster):
         teacher.fit(y, fh=ForecastingHorizon(np.arange(1, horizon + 1), is_relative=True))
         return teacher
 
-    def _distillation(self, ctx: dict) -> dict:
-        y, L, H = ctx["y"], int(self.window_length), self.horizon_
-        if self.n_scales and self.use_scale and 2**self.n_scales > H:
-            raise ValueError(
-                f"n_scales={self.n_scales} pools the forecast {self.n_scales} times: the horizon "
-                f"({H}) must be >= {2**self.n_scales}; lower n_scales."
-            )
-        feature_dim = ctx["module"].feature_dim
-        if self.beta and self.n_scales and self.use_scale and 2**self.n_scales > feature_dim:
-            raise ValueError(
-                f"n_scales={self.n_scales} pools the student's feature ({feature_dim} wide) "
-                f"{self.n_scales} times: it must be >= {2**self.n_scales}; raise hidden_size or "
-                "lower n_scales."
-            )
+    def _distillation(self, y, train_starts: np.ndarray) -> tuple[Teachers, dict]:
+        """Fit the teachers into ``teacher_``; their side of the fit and the loss weights."""
+        L, H = int(self.window_length), self.horizon_
         fitted = [self._fit_teacher(t, y, H) for t in self._teacher_list()]
         self.teacher_ = fitted if isinstance(self.teacher, list | tuple) else fitted[0]
-        weights = (
-            np.ones(len(fitted))
-            if self.teacher_weights is None
-            else np.asarray(self.teacher_weights, dtype=np.float64)
-        )
-        weights = weights / weights.sum()
-        self.alpha_ = float(self.alpha)
-        self.beta_ = float(self.beta)
-        deep = [
-            (t, w)
-            for t, w in zip(fitted, weights, strict=True)
-            if isinstance(t, BaseDeepForecaster)
-        ]
-        generic = [
-            (t, w)
-            for t, w in zip(fitted, weights, strict=True)
-            if not isinstance(t, BaseDeepForecaster)
-        ]
-        if not deep and self.beta_ > 0:
+        weights = np.ones(len(fitted)) if self.teacher_weights is None else self.teacher_weights
+        weights = np.asarray(weights, dtype=np.float64) / np.sum(weights)
+        deep = [(t, w) for t, w in zip(fitted, weights, strict=True) if _gives_features(t)]
+        generic = [(t, w) for t, w in zip(fitted, weights, strict=True) if not _gives_features(t)]
+        beta = float(self.beta)
+        if not deep and beta > 0:
             names = ", ".join(type(t).__name__ for t in fitted)
             warnings.warn(
                 f"{names} exposes no hidden features: feature-level distillation is off (beta "
@@ -286,25 +213,22 @@ class DistilledMLPForecaster(MLPForecaster):
                 UserWarning,
                 stacklevel=4,
             )
-            self.beta_ = 0.0
-        train = SlidingWindowDataset(ctx["series"], L, H, starts=ctx["train_starts"])
-        out = (
-            self._deep_teachers(deep, train, ctx, force_cache=bool(generic))
-            if deep
-            else {"extras": {}}
-        )
+            beta = 0.0
+        for t, _ in deep:
+            self._check_deep_teacher(t)
+        given = None
         if generic:
-            self.teacher_cached_ = True
             pred = sum(
-                w * self._generic_teacher_predictions(t, y, ctx["train_starts"], L, H)
-                for t, w in generic
+                w * self._generic_teacher_predictions(t, y, train_starts, L, H) for t, w in generic
             )
-            pred = torch.as_tensor(pred, dtype=torch.float32)
-            extras = out["extras"]
-            extras["teacher_pred"] = (
-                extras["teacher_pred"] + pred if "teacher_pred" in extras else pred
-            )
-        return out
+            given = TeacherOutputs(pred=torch.as_tensor(pred, dtype=torch.float32))
+        teachers = Teachers(
+            modules=[t._as_teacher(self.scaler_mean_, self.scaler_scale_, H) for t, _ in deep],
+            weights=[float(w) for _, w in deep],
+            given=given,
+            cache_mb=float(self.teacher_cache_mb),
+        )
+        return teachers, self._loss_params(float(self.alpha), beta, H)
 
     def _check_deep_teacher(self, t: BaseDeepForecaster) -> None:
         if list(t.columns_) != list(self.columns_):
@@ -324,47 +248,6 @@ class DistilledMLPForecaster(MLPForecaster):
                 f"{self.window_length}: the student's windows cannot feed it. Use a teacher with "
                 "window_length <= the student's."
             )
-
-    def _deep_teachers(
-        self, deep: list, train: SlidingWindowDataset, ctx: dict, *, force_cache: bool
-    ) -> dict:
-        """Adapters, regressors and (cached or per-batch) outputs of the package's teachers."""
-        adapters = []
-        for t, _ in deep:
-            self._check_deep_teacher(t)
-            adapters.append(t._as_teacher(self.scaler_mean_, self.scaler_scale_, self.horizon_))
-        feature_dims = [a.teacher.feature_dim for a in adapters]
-        use_feat = self.beta_ > 0 and (self.use_scale or self.use_period)
-        student_dim = ctx["module"].feature_dim
-        regressor = None
-        if use_feat:
-            regs = [FeatureRegressor(d, student_dim) for d in feature_dims]
-            regressor = regs[0] if len(regs) == 1 else torch.nn.ModuleList(regs)
-        if len(adapters) == 1 and not force_cache and deep[0][1] == 1.0:
-            teacher = adapters[0]
-        else:
-            teacher = EnsembleAdapter(adapters, [w for _, w in deep])
-        n_bytes = sum(
-            cache_nbytes(len(train), self.horizon_, self.n_channels_, d if use_feat else None)
-            for d in feature_dims
-        )
-        self.teacher_cached_ = force_cache or n_bytes <= float(self.teacher_cache_mb) * _MB
-        out = {"regressor": regressor, "extras": {}}
-        if self.teacher_cached_:
-            # Under Accelerate the main process computes the cache and shares it.
-            out["extras"] = compute_on_main(
-                lambda: compute_teacher_outputs(
-                    teacher, train, with_features=use_feat, device=ctx["device"]
-                )
-            )
-        else:
-            if self.verbose:
-                print(
-                    f"teacher cache would take {n_bytes / _MB:.0f} MB > teacher_cache_mb="
-                    f"{self.teacher_cache_mb}: running the teacher per batch."
-                )
-            out["teacher"] = FrozenTeacher(teacher)
-        return out
 
     def _generic_teacher_predictions(
         self, teacher, y, starts: np.ndarray, L: int, H: int

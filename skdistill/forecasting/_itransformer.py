@@ -55,31 +55,14 @@ class ITransformerForecaster(BaseDeepForecaster):
         random_state: int | None = None,
         verbose: int = 0,
     ) -> None:
-        self.d_model = d_model
-        self.n_heads = n_heads
-        self.e_layers = e_layers
-        self.d_ff = d_ff
-        self.dropout = dropout
-        super().__init__(
-            window_length=window_length,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            patience=patience,
-            validation_size=validation_size,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-        )
+        self._init_params(locals())
 
     def _check_params(self) -> None:
         super()._check_params()
         for name in ("d_model", "n_heads", "e_layers", "d_ff"):
             check_int(getattr(self, name), name)
         if self.d_model % self.n_heads:
-            raise ValueError(
-                f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}."
-            )
+            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
         check_float(self.dropout, "dropout")
         if self.dropout >= 1:
             raise ValueError(f"dropout must be in [0, 1); got {self.dropout}.")
@@ -100,8 +83,25 @@ class ITransformerForecaster(BaseDeepForecaster):
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
         return [
-            {"window_length": 8, "d_model": 8, "n_heads": 2, "e_layers": 1, "d_ff": 8,
-             "max_epochs": 2, "validation_size": None, "random_state": 0},
-            {"window_length": 6, "d_model": 4, "n_heads": 1, "e_layers": 1, "d_ff": 4,
-             "dropout": 0.0, "max_epochs": 1, "validation_size": None, "random_state": 1},
+            {
+                "window_length": 8,
+                "d_model": 8,
+                "n_heads": 2,
+                "e_layers": 1,
+                "d_ff": 8,
+                "max_epochs": 2,
+                "validation_size": None,
+                "random_state": 0,
+            },
+            {
+                "window_length": 6,
+                "d_model": 4,
+                "n_heads": 1,
+                "e_layers": 1,
+                "d_ff": 4,
+                "dropout": 0.0,
+                "max_epochs": 1,
+                "validation_size": None,
+                "random_state": 1,
+            },
         ]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from skdistill._validation import check_choice, check_int
+from skdistill._timedistill import TimeDistillParamsMixin
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.nn.forecasting import DMLP
 
 
-class MLPForecaster(BaseDeepForecaster):
+class MLPForecaster(TimeDistillParamsMixin, BaseDeepForecaster):
     """Decomposition-MLP forecaster (the TimeDistill student) trained on the data alone.
 
     Channel-independent: the series is mean-normalised per window, split into trend and
@@ -75,30 +75,15 @@ class MLPForecaster(BaseDeepForecaster):
         random_state: int | None = None,
         verbose: int = 0,
     ) -> None:
-        self.hidden_size = hidden_size
-        self.moving_avg = moving_avg
-        self.norm = norm
-        super().__init__(
-            window_length=window_length,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            lr=lr,
-            patience=patience,
-            validation_size=validation_size,
-            device=device,
-            random_state=random_state,
-            verbose=verbose,
-        )
+        self._init_params(locals())
 
     def _check_params(self) -> None:
         super()._check_params()
-        check_int(self.hidden_size, "hidden_size")
-        check_int(self.moving_avg, "moving_avg")
+        self._check_student_params()
         if self.moving_avg > self.window_length:
             raise ValueError(
                 f"moving_avg={self.moving_avg} must be <= window_length={self.window_length}."
             )
-        check_choice(self.norm, "norm", ("mean", "revin", "none"))
 
     def _build_module(self, window_length, horizon, n_channels):
         return DMLP(
@@ -114,8 +99,22 @@ class MLPForecaster(BaseDeepForecaster):
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
         return [
-            {"window_length": 8, "hidden_size": 8, "moving_avg": 3, "max_epochs": 2,
-             "validation_size": None, "random_state": 0},
-            {"window_length": 6, "hidden_size": 4, "moving_avg": 5, "norm": "revin",
-             "max_epochs": 1, "batch_size": 8, "validation_size": None, "random_state": 1},
+            {
+                "window_length": 8,
+                "hidden_size": 8,
+                "moving_avg": 3,
+                "max_epochs": 2,
+                "validation_size": None,
+                "random_state": 0,
+            },
+            {
+                "window_length": 6,
+                "hidden_size": 4,
+                "moving_avg": 5,
+                "norm": "revin",
+                "max_epochs": 1,
+                "batch_size": 8,
+                "validation_size": None,
+                "random_state": 1,
+            },
         ]

@@ -13,20 +13,12 @@ from skdistill.nn.forecasting.moderntcn import ModernTCN
 from skdistill.nn.forecasting.patchtst import PatchTST
 from skdistill.nn.forecasting.timemixer import TimeMixer
 
-_TRAINING = ("max_epochs", "batch_size", "lr", "patience", "validation_size", "device",
-             "random_state", "verbose")
-
 
 class _ArchForecaster(BaseDeepForecaster):
     """Stores architecture parameters listed in ``_arch`` and builds ``_module_cls`` from them."""
 
     _arch: tuple[str, ...] = ()
     _module_cls = None
-
-    def _init(self, arch: dict, training: dict) -> None:
-        for name, value in arch.items():
-            setattr(self, name, value)
-        super().__init__(**training)
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -71,30 +63,57 @@ class PatchTSTForecaster(_ArchForecaster):
     _arch = ("patch_len", "stride", "d_model", "n_heads", "e_layers", "d_ff", "dropout")
     _module_cls = PatchTST
 
-    def __init__(self, window_length: int = 720, patch_len: int = 16, stride: int = 8,
-                 d_model: int = 16, n_heads: int = 4, e_layers: int = 3, d_ff: int = 128,
-                 dropout: float = 0.3, max_epochs: int = 100, batch_size: int = 128,
-                 lr: float = 1e-4, patience: int | None = 10,
-                 validation_size: float | int | None = 0.2, device: str = "cpu",
-                 random_state: int | None = None, verbose: int = 0) -> None:
-        self._init(
-            dict(patch_len=patch_len, stride=stride, d_model=d_model, n_heads=n_heads,
-                 e_layers=e_layers, d_ff=d_ff, dropout=dropout),
-            dict(window_length=window_length, max_epochs=max_epochs, batch_size=batch_size,
-                 lr=lr, patience=patience, validation_size=validation_size, device=device,
-                 random_state=random_state, verbose=verbose),
-        )
+    def __init__(
+        self,
+        window_length: int = 720,
+        patch_len: int = 16,
+        stride: int = 8,
+        d_model: int = 16,
+        n_heads: int = 4,
+        e_layers: int = 3,
+        d_ff: int = 128,
+        dropout: float = 0.3,
+        max_epochs: int = 100,
+        batch_size: int = 128,
+        lr: float = 1e-4,
+        patience: int | None = 10,
+        validation_size: float | int | None = 0.2,
+        device: str = "cpu",
+        random_state: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self._init_params(locals())
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
         return [
-            {"window_length": 8, "patch_len": 4, "stride": 2, "d_model": 8, "n_heads": 2,
-             "e_layers": 1, "d_ff": 8, "max_epochs": 1, "validation_size": None,
-             "random_state": 0},
-            {"window_length": 6, "patch_len": 2, "stride": 2, "d_model": 4, "n_heads": 1,
-             "e_layers": 1, "d_ff": 4, "dropout": 0.0, "max_epochs": 1, "batch_size": 8,
-             "validation_size": None, "random_state": 1},
+            {
+                "window_length": 8,
+                "patch_len": 4,
+                "stride": 2,
+                "d_model": 8,
+                "n_heads": 2,
+                "e_layers": 1,
+                "d_ff": 8,
+                "max_epochs": 1,
+                "validation_size": None,
+                "random_state": 0,
+            },
+            {
+                "window_length": 6,
+                "patch_len": 2,
+                "stride": 2,
+                "d_model": 4,
+                "n_heads": 1,
+                "e_layers": 1,
+                "d_ff": 4,
+                "dropout": 0.0,
+                "max_epochs": 1,
+                "batch_size": 8,
+                "validation_size": None,
+                "random_state": 1,
+            },
         ]
 
 
@@ -126,35 +145,70 @@ class ModernTCNForecaster(_ArchForecaster):
     (24, 7)
     """
 
-    _arch = ("patch_size", "patch_stride", "dims", "large_size", "small_size", "ffn_ratio",
-             "n_blocks", "dropout")
+    _arch = (
+        "patch_size",
+        "patch_stride",
+        "dims",
+        "large_size",
+        "small_size",
+        "ffn_ratio",
+        "n_blocks",
+        "dropout",
+    )
     _module_cls = ModernTCN
 
-    def __init__(self, window_length: int = 720, patch_size: int = 8, patch_stride: int = 4,
-                 dims: int = 64, large_size: int = 51, small_size: int = 5, ffn_ratio: int = 8,
-                 n_blocks: int = 1, dropout: float = 0.3, max_epochs: int = 100,
-                 batch_size: int = 512, lr: float = 1e-4, patience: int | None = 20,
-                 validation_size: float | int | None = 0.2, device: str = "cpu",
-                 random_state: int | None = None, verbose: int = 0) -> None:
-        self._init(
-            dict(patch_size=patch_size, patch_stride=patch_stride, dims=dims,
-                 large_size=large_size, small_size=small_size, ffn_ratio=ffn_ratio,
-                 n_blocks=n_blocks, dropout=dropout),
-            dict(window_length=window_length, max_epochs=max_epochs, batch_size=batch_size,
-                 lr=lr, patience=patience, validation_size=validation_size, device=device,
-                 random_state=random_state, verbose=verbose),
-        )
+    def __init__(
+        self,
+        window_length: int = 720,
+        patch_size: int = 8,
+        patch_stride: int = 4,
+        dims: int = 64,
+        large_size: int = 51,
+        small_size: int = 5,
+        ffn_ratio: int = 8,
+        n_blocks: int = 1,
+        dropout: float = 0.3,
+        max_epochs: int = 100,
+        batch_size: int = 512,
+        lr: float = 1e-4,
+        patience: int | None = 20,
+        validation_size: float | int | None = 0.2,
+        device: str = "cpu",
+        random_state: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self._init_params(locals())
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
         return [
-            {"window_length": 8, "patch_size": 4, "patch_stride": 2, "dims": 4,
-             "large_size": 3, "small_size": 1, "ffn_ratio": 1, "max_epochs": 1,
-             "validation_size": None, "random_state": 0},
-            {"window_length": 6, "patch_size": 2, "patch_stride": 2, "dims": 2,
-             "large_size": 3, "small_size": 1, "ffn_ratio": 2, "dropout": 0.0,
-             "max_epochs": 1, "batch_size": 8, "validation_size": None, "random_state": 1},
+            {
+                "window_length": 8,
+                "patch_size": 4,
+                "patch_stride": 2,
+                "dims": 4,
+                "large_size": 3,
+                "small_size": 1,
+                "ffn_ratio": 1,
+                "max_epochs": 1,
+                "validation_size": None,
+                "random_state": 0,
+            },
+            {
+                "window_length": 6,
+                "patch_size": 2,
+                "patch_stride": 2,
+                "dims": 2,
+                "large_size": 3,
+                "small_size": 1,
+                "ffn_ratio": 2,
+                "dropout": 0.0,
+                "max_epochs": 1,
+                "batch_size": 8,
+                "validation_size": None,
+                "random_state": 1,
+            },
         ]
 
 
@@ -188,35 +242,66 @@ class TimeMixerForecaster(_ArchForecaster):
     (24, 7)
     """
 
-    _arch = ("d_model", "d_ff", "e_layers", "down_sampling_layers", "down_sampling_window",
-             "moving_avg", "dropout")
+    _arch = (
+        "d_model",
+        "d_ff",
+        "e_layers",
+        "down_sampling_layers",
+        "down_sampling_window",
+        "moving_avg",
+        "dropout",
+    )
     _module_cls = TimeMixer
 
-    def __init__(self, window_length: int = 720, d_model: int = 16, d_ff: int = 32,
-                 e_layers: int = 2, down_sampling_layers: int = 3, down_sampling_window: int = 2,
-                 moving_avg: int = 25, dropout: float = 0.1, max_epochs: int = 10,
-                 batch_size: int = 16, lr: float = 1e-3, patience: int | None = 10,
-                 validation_size: float | int | None = 0.2, device: str = "cpu",
-                 random_state: int | None = None, verbose: int = 0) -> None:
-        self._init(
-            dict(d_model=d_model, d_ff=d_ff, e_layers=e_layers,
-                 down_sampling_layers=down_sampling_layers,
-                 down_sampling_window=down_sampling_window, moving_avg=moving_avg,
-                 dropout=dropout),
-            dict(window_length=window_length, max_epochs=max_epochs, batch_size=batch_size,
-                 lr=lr, patience=patience, validation_size=validation_size, device=device,
-                 random_state=random_state, verbose=verbose),
-        )
+    def __init__(
+        self,
+        window_length: int = 720,
+        d_model: int = 16,
+        d_ff: int = 32,
+        e_layers: int = 2,
+        down_sampling_layers: int = 3,
+        down_sampling_window: int = 2,
+        moving_avg: int = 25,
+        dropout: float = 0.1,
+        max_epochs: int = 10,
+        batch_size: int = 16,
+        lr: float = 1e-3,
+        patience: int | None = 10,
+        validation_size: float | int | None = 0.2,
+        device: str = "cpu",
+        random_state: int | None = None,
+        verbose: int = 0,
+    ) -> None:
+        self._init_params(locals())
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
         return [
-            {"window_length": 8, "d_model": 4, "d_ff": 8, "e_layers": 1,
-             "down_sampling_layers": 1, "down_sampling_window": 2, "moving_avg": 3,
-             "max_epochs": 1, "validation_size": None, "random_state": 0},
-            {"window_length": 8, "d_model": 2, "d_ff": 4, "e_layers": 1,
-             "down_sampling_layers": 2, "down_sampling_window": 2, "moving_avg": 3,
-             "dropout": 0.0, "max_epochs": 1, "batch_size": 8, "validation_size": None,
-             "random_state": 1},
+            {
+                "window_length": 8,
+                "d_model": 4,
+                "d_ff": 8,
+                "e_layers": 1,
+                "down_sampling_layers": 1,
+                "down_sampling_window": 2,
+                "moving_avg": 3,
+                "max_epochs": 1,
+                "validation_size": None,
+                "random_state": 0,
+            },
+            {
+                "window_length": 8,
+                "d_model": 2,
+                "d_ff": 4,
+                "e_layers": 1,
+                "down_sampling_layers": 2,
+                "down_sampling_window": 2,
+                "moving_avg": 3,
+                "dropout": 0.0,
+                "max_epochs": 1,
+                "batch_size": 8,
+                "validation_size": None,
+                "random_state": 1,
+            },
         ]

@@ -67,7 +67,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["TimeDistillLoss", "multiperiod_kl", "multiscale_mse"]
+from skdistill.losses.base import DistillationObjective, TeacherOutputs
+
+__all__ = ["TimeDistillLoss", "TimeDistillObjective", "multiperiod_kl", "multiscale_mse"]
 
 # Added to the student probabilities before the log, as in the reference code.
 _KL_EPS = 1e-8
@@ -354,15 +356,29 @@ class TimeDistillLoss(torch.nn.Module):
         """Whether the feature-level distillation contributes (needs both features)."""
         return self.beta > 0 and (self.use_scale or self.use_period)
 
+    def _level_parts(self, prefix: str) -> tuple[str, ...]:
+        """The parts ("period", "scale") computed at level ``prefix`` ("pred" or "feat")."""
+        period = self.use_period and (prefix != "pred" or self.pred_period)
+        return tuple(p for p, on in (("scale", self.use_scale), ("period", period)) if on)
+
+    def active_terms(self) -> tuple[str, ...]:
+        """Names of the unweighted terms :meth:`forward` returns besides ``"loss"``."""
+        names = ["sup"] if self.use_supervised else []
+        for prefix, active in (("pred", self.pred_active), ("feat", self.feat_active)):
+            if active:
+                names += [f"{prefix}_{part}" for part in self._level_parts(prefix)]
+        return tuple(names)
+
     def _distill_terms(
         self, student: Tensor, teacher: Tensor, dim: int, prefix: str
     ) -> dict[str, Tensor]:
         terms = {}
-        if self.use_period and (prefix != "pred" or self.pred_period):
+        parts = self._level_parts(prefix)
+        if "period" in parts:
             terms[f"{prefix}_period"] = multiperiod_kl(
                 student, teacher, temperature=self.temperature, dim=dim, reduction=self.reduction
             )
-        if self.use_scale:
+        if "scale" in parts:
             terms[f"{prefix}_scale"] = multiscale_mse(
                 student, teacher, n_scales=self.n_scales, dim=dim
             )
@@ -454,3 +470,63 @@ class TimeDistillLoss(torch.nn.Module):
             f"n_scales={self.n_scales}, use_scale={self.use_scale}, use_period={self.use_period}, "
             f"use_supervised={self.use_supervised}, reduction={self.reduction!r}"
         )
+
+
+class TimeDistillObjective(DistillationObjective):
+    """:class:`TimeDistillLoss` with its feature regressors, as the training layer uses it.
+
+    ``R_k`` maps teacher k's feature ``Ht_k`` (B, C, d_k) onto the student's width D. With
+    several teachers, every (``Hs``, ``R_k(Ht_k)``) pair is stacked along the batch, so that
+    each feature term is exactly the average of the per-teacher terms (equal-size chunks).
+
+    Parameters
+    ----------
+    loss : TimeDistillLoss
+        The weighted terms.
+    regressors : sequence of nn.Module, default=()
+        One ``R_k`` per teacher feature; needed when ``loss.feat_active``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdistill.losses.base import TeacherOutputs
+    >>> objective = TimeDistillObjective(TimeDistillLoss(beta=0.0))
+    >>> y = torch.zeros(2, 8, 3)
+    >>> sorted(objective(y, y, None, TeacherOutputs(pred=y)))
+    ['loss', 'pred_period', 'pred_scale', 'sup']
+    """
+
+    def __init__(self, loss: TimeDistillLoss, regressors=()) -> None:
+        super().__init__()
+        self.loss = loss
+        self.regressors = torch.nn.ModuleList(regressors)
+        if loss.feat_active and not len(self.regressors):
+            raise ValueError("feature-level distillation (beta > 0) needs one regressor a teacher")
+
+    @property
+    def needs_teacher_pred(self) -> bool:
+        return self.loss.pred_active
+
+    @property
+    def needs_features(self) -> bool:
+        return self.loss.feat_active
+
+    def active_terms(self) -> tuple[str, ...]:
+        return self.loss.active_terms()
+
+    def validation_loss(self, student_pred: Tensor, target: Tensor) -> Tensor:
+        return F.mse_loss(student_pred, target)
+
+    def forward(
+        self,
+        student_pred: Tensor,
+        target: Tensor,
+        student_feat: Tensor | None,
+        teacher: TeacherOutputs,
+    ) -> dict[str, Tensor]:
+        regressed = None
+        if self.loss.feat_active:
+            feats = teacher.features
+            regressed = torch.cat([r(f) for r, f in zip(self.regressors, feats, strict=True)])
+            student_feat = student_feat.repeat(len(feats), 1, 1)
+        return self.loss(student_pred, target, teacher.pred, student_feat, regressed)

@@ -5,7 +5,8 @@ windows ``X`` (n, L, C), the targets ``Y`` (n, H, C) and, optionally, per-sample
 outputs as fit arguments. Teacher outputs are plain arrays with the sample axis first, so
 scikit-learn's model selection (``GridSearchCV``, ``cross_validate``) slices them per fold
 like ``X`` and ``Y``: a grid search over ``alpha`` and ``beta`` never sees a teacher output of
-a validation window.
+a validation window. Training goes through the same entry point as the forecasters
+(:func:`skdistill.training.timedistill.fit_timedistill`).
 """
 
 from __future__ import annotations
@@ -18,26 +19,29 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
-from skorch.helper import SliceDict
 
+from skdistill._timedistill import TimeDistillParamsMixin
 from skdistill._validation import (
-    check_choice,
-    check_float,
-    check_int,
-    cuda_devices,
+    check_bool,
+    check_training_params,
     resolve_device,
     seed_from,
+    store_params,
 )
-from skdistill.nn.forecasting import DMLP, FeatureRegressor
-from skdistill.training.net import DistillationNet, StudentWithRegressor, training_callbacks
-from skdistill.training.windows import TailSplit
+from skdistill.losses.base import TeacherOutputs
+from skdistill.nn.forecasting import DMLP
+from skdistill.training.timedistill import (
+    Teachers,
+    TrainSettings,
+    fit_timedistill,
+    predict_student,
+)
+from skdistill.training.windows import ArrayWindowDataset, standard_scaler
 
 __all__ = ["DistilledMLPRegressor"]
 
-_PREDICT_BATCH = 1024
 
-
-class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
+class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimator):
     """TimeDistill (Ni et al., 2025) on windows: a DMLP student trained with a teacher's outputs.
 
     The student maps a look-back window ``X[i]`` (L, C) to the next ``H`` steps ``Y[i]``
@@ -101,7 +105,7 @@ class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
-    net_ : DistillationNet
+    net_ : skdistill.training.net.DistillNet
         The trained skorch net; ``net_.module_.student`` is the DMLP.
     history_ : skorch.History
         Per epoch: ``train_loss`` (the objective), ``valid_loss`` (plain MSE), and each active
@@ -179,53 +183,14 @@ class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
         random_state: int | None = None,
         verbose: int = 0,
     ) -> None:
-        self.hidden_size = hidden_size
-        self.moving_avg = moving_avg
-        self.norm = norm
-        self.alpha = alpha
-        self.beta = beta
-        self.temperature = temperature
-        self.n_scales = n_scales
-        self.use_scale = use_scale
-        self.use_period = use_period
-        self.use_supervised = use_supervised
-        self.kl_reduction = kl_reduction
-        self.standardize = standardize
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.patience = patience
-        self.validation_size = validation_size
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+        store_params(self, locals())
 
     # --- checks ------------------------------------------------------------------------------
     def _check_params(self) -> None:
-        check_int(self.hidden_size, "hidden_size")
-        check_int(self.moving_avg, "moving_avg")
-        check_choice(self.norm, "norm", ("mean", "revin", "none"))
-        check_float(self.alpha, "alpha")
-        check_float(self.beta, "beta")
-        check_float(self.temperature, "temperature", strict=True)
-        check_int(self.n_scales, "n_scales", minimum=0)
-        check_choice(self.kl_reduction, "kl_reduction", ("mean", "batchmean"))
-        for name in ("use_scale", "use_period", "use_supervised", "standardize"):
-            if not isinstance(getattr(self, name), bool | np.bool_):
-                raise TypeError(f"{name} must be True or False; got {getattr(self, name)!r}.")
-        check_int(self.max_epochs, "max_epochs")
-        check_int(self.batch_size, "batch_size")
-        check_float(self.lr, "lr", strict=True)
-        check_int(self.patience, "patience", allow_none=True)
-        check_int(self.verbose, "verbose", minimum=0)
-        vs = self.validation_size
-        if vs is not None:
-            if isinstance(vs, bool) or not isinstance(vs, int | float | np.integer | np.floating):
-                raise TypeError(f"validation_size must be None, an int or a float; got {vs!r}.")
-            if isinstance(vs, float | np.floating) and not 0.0 < vs < 1.0:
-                raise ValueError(f"validation_size as a fraction must be in (0, 1); got {vs}.")
-            if isinstance(vs, int | np.integer) and vs < 1:
-                raise ValueError(f"validation_size as a number of windows must be >= 1; got {vs}.")
+        self._check_student_params()
+        self._check_timedistill_params()
+        check_bool(self.standardize, "standardize")
+        check_training_params(self, validation_unit="windows")
 
     def _validate_fit_data(self, X, Y) -> tuple[np.ndarray, np.ndarray, tuple]:
         """Check X and Y (sets ``n_features_in_``); return (n, L, C), (n, H, C), Y's shape."""
@@ -317,36 +282,11 @@ class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
         X3, Y3, y_shape = self._validate_fit_data(X, Y)
         n, L, C = X3.shape
         H = Y3.shape[1]
-
-        tp = tf = None
-        if teacher_predictions is not None:
-            hint = f"{tuple(y_shape)} like Y, or (n, H, C) = {(n, H, C)}"
-            tp = self._check_teacher(
-                teacher_predictions,
-                "teacher_predictions",
-                [tuple(y_shape), (n, H, C)],
-                (n, H, C),
-                hint,
-            )
-        if teacher_features is not None:
-            arr_shape = np.shape(teacher_features)
-            d_t = arr_shape[-1] if len(arr_shape) >= 2 else 0
-            shapes = [(n, C, d_t)] + ([(n, d_t)] if C == 1 else [])
-            hint = f"(n, C, d_t) = ({n}, {C}, d_t)" + (" or (n, d_t)" if C == 1 else "")
-            tf = self._check_teacher(
-                teacher_features, "teacher_features", shapes, (n, C, d_t), hint
-            )
-            if d_t < 1:
-                raise ValueError(f"teacher_features must have shape {hint} with d_t >= 1.")
+        tp, tf = self._teacher_arrays(teacher_predictions, teacher_features, n, H, C, y_shape)
         alpha_, beta_ = self._weights(tp is not None, tf is not None)
-        self._check_levels(alpha_, beta_, H)
-
         n_val = self._n_valid(n)
         if self.standardize:
-            train = X3[: n - n_val]
-            mean = train.mean(axis=(0, 1))
-            scale = train.std(axis=(0, 1))
-            scale = np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+            mean, scale = standard_scaler(X3[: n - n_val])
         else:
             mean, scale = np.zeros(C), np.ones(C)
 
@@ -360,61 +300,53 @@ class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
         self.device_ = device
         self._y_ndim = len(y_shape)
 
-        criterion_kwargs = {
-            "alpha": alpha_,
-            "beta": beta_,
-            "temperature": float(self.temperature),
-            "n_scales": int(self.n_scales),
-            "use_scale": bool(self.use_scale),
-            "use_period": bool(self.use_period),
-            "use_supervised": bool(self.use_supervised),
-            "reduction": self.kl_reduction,
-            # A one-step target has no spectrum besides DC: no prediction-level period term.
-            "pred_period": H >= 2,
-        }
-        pred_on = alpha_ > 0 and (self.use_scale or self.use_period)
-        feat_on = beta_ > 0 and (self.use_scale or self.use_period)
-        data = {"x": z(X3)}
-        if pred_on or feat_on:
-            # The net reads cached teacher outputs only when "teacher_pred" is in the batch; a
-            # zero-width placeholder stands in when only the feature level is on (never read).
-            data["teacher_pred"] = z(tp) if pred_on else np.zeros((n, 0), dtype=np.float32)
-        if feat_on:
-            data["teacher_feat"] = tf.astype(np.float32)
-
-        seed = seed_from(self.random_state)
-        with torch.random.fork_rng(devices=cuda_devices()):
-            torch.manual_seed(seed)
-            module = DMLP(
-                L,
-                H,
-                C,
-                hidden_size=int(self.hidden_size),
-                moving_avg=self.moving_avg_,
-                norm=self.norm,
-            )
-            # Built only when used, so alpha = beta = 0 draws exactly the student's weights.
-            regressor = FeatureRegressor(tf.shape[-1], int(self.hidden_size)) if feat_on else None
-            net = DistillationNet(
-                StudentWithRegressor(module, regressor),
-                **{f"criterion__{k}": v for k, v in criterion_kwargs.items()},
-                optimizer=torch.optim.Adam,
-                lr=float(self.lr),
-                max_epochs=int(self.max_epochs),
-                batch_size=int(self.batch_size),
-                iterator_train__shuffle=True,
-                train_split=TailSplit(n_val),
-                callbacks=training_callbacks(
-                    criterion_kwargs, self.patience, bool(n_val), self.verbose
-                ),
-                device=device,
-                verbose=int(self.verbose),
-            )
-            net.fit(SliceDict(**data), z(Y3))
-        net.module_.eval()
-        self.net_ = net
-        self.history_ = net.history
+        # Teacher outputs enter only for the levels that use them.
+        given = TeacherOutputs(
+            pred=torch.as_tensor(z(tp)) if alpha_ > 0 else None,
+            features=(torch.as_tensor(tf, dtype=torch.float32),) if beta_ > 0 else (),
+        )
+        teachers = Teachers(given=given) if given.pred is not None or given.features else None
+        settings = TrainSettings(
+            lr=float(self.lr),
+            max_epochs=int(self.max_epochs),
+            batch_size=int(self.batch_size),
+            patience=self.patience,
+            device=device,
+            seed=seed_from(self.random_state),
+            verbose=int(self.verbose),
+        )
+        hidden, kernel = int(self.hidden_size), self.moving_avg_
+        self.net_, _ = fit_timedistill(
+            lambda: DMLP(L, H, C, hidden_size=hidden, moving_avg=kernel, norm=self.norm),
+            ArrayWindowDataset(z(X3), z(Y3)),
+            n_val,
+            self._loss_params(alpha_, beta_, H),
+            settings,
+            teachers,
+        )
+        self.history_ = self.net_.history
         return self
+
+    def _teacher_arrays(self, teacher_predictions, teacher_features, n, H, C, y_shape):
+        """The teacher arrays checked and reshaped to (n, H, C) and (n, C, d_t), or None."""
+        tp = tf = None
+        if teacher_predictions is not None:
+            hint = f"{tuple(y_shape)} like Y, or (n, H, C) = {(n, H, C)}"
+            shapes = [tuple(y_shape), (n, H, C)]
+            tp = self._check_teacher(
+                teacher_predictions, "teacher_predictions", shapes, (n, H, C), hint
+            )
+        if teacher_features is not None:
+            arr_shape = np.shape(teacher_features)
+            d_t = arr_shape[-1] if len(arr_shape) >= 2 else 0
+            shapes = [(n, C, d_t)] + ([(n, d_t)] if C == 1 else [])
+            hint = f"(n, C, d_t) = ({n}, {C}, d_t)" + (" or (n, d_t)" if C == 1 else "")
+            tf = self._check_teacher(
+                teacher_features, "teacher_features", shapes, (n, C, d_t), hint
+            )
+            if d_t < 1:
+                raise ValueError(f"teacher_features must have shape {hint} with d_t >= 1.")
+        return tp, tf
 
     def _weights(self, has_pred: bool, has_feat: bool) -> tuple[float, float]:
         alpha, beta = float(self.alpha), float(self.beta)
@@ -432,36 +364,7 @@ class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-        alpha_ = alpha if has_pred else 0.0
-        beta_ = beta if has_feat else 0.0
-        if not self.use_supervised and not (
-            (alpha_ > 0 or beta_ > 0) and (self.use_scale or self.use_period)
-        ):
-            raise ValueError(
-                "use_supervised=False leaves no training signal: pass teacher outputs with "
-                "alpha > 0 or beta > 0 (and use_scale or use_period), or set use_supervised=True."
-            )
-        return alpha_, beta_
-
-    def _check_levels(self, alpha_: float, beta_: float, H: int) -> None:
-        M = int(self.n_scales)
-        if alpha_ > 0 and self.use_scale and 2**M > H:
-            raise ValueError(
-                f"n_scales={M} pools the prediction {M} times: the horizon H={H} of Y must be "
-                f">= 2**n_scales = {2**M} for prediction-level distillation (alpha={alpha_}). "
-                "Lower n_scales, or set alpha=0."
-            )
-        if beta_ > 0 and self.use_scale and 2**M > int(self.hidden_size):
-            raise ValueError(
-                f"n_scales={M} pools the hidden axis {M} times: hidden_size={self.hidden_size} "
-                f"must be >= 2**n_scales = {2**M} for feature-level distillation (beta={beta_}). "
-                "Lower n_scales, or set beta=0."
-            )
-        if beta_ > 0 and self.use_period and int(self.hidden_size) < 2:
-            raise ValueError(
-                "feature-level distillation compares spectra over the hidden axis: hidden_size "
-                "must be >= 2 (or set beta=0 or use_period=False)."
-            )
+        return (alpha if has_pred else 0.0), (beta if has_feat else 0.0)
 
     def _effective_moving_avg(self, L: int) -> int:
         k = int(self.moving_avg)
@@ -490,7 +393,7 @@ class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
         self._check_predict_shape(X.shape)
         L, C = self.window_length_, self.n_channels_
         X3 = X.reshape(len(X), L, C)
-        pred = self._predict_windows(X3)
+        pred = predict_student(self.net_, X3, self.scaler_mean_, self.scaler_scale_)
         if self._y_ndim == 1:
             return pred[:, 0, 0]
         if self._y_ndim == 2:
@@ -518,18 +421,6 @@ class DistilledMLPRegressor(RegressorMixin, BaseEstimator):
             )
         if len(shape) not in (2, 3):
             raise ValueError(f"X must have shape {expected}; got {shape}.")
-
-    @torch.no_grad()
-    def _predict_windows(self, X3: np.ndarray) -> np.ndarray:
-        module = self.net_.module_.student.eval()
-        device = self.net_.device
-        z = ((X3 - self.scaler_mean_) / self.scaler_scale_).astype(np.float32)
-        out = []
-        for lo in range(0, len(z), _PREDICT_BATCH):
-            batch = torch.as_tensor(z[lo : lo + _PREDICT_BATCH], device=device)
-            out.append(module(batch).cpu().numpy())
-        pred = np.concatenate(out).astype(np.float64)
-        return pred * self.scaler_scale_ + self.scaler_mean_
 
     def score(self, X, y, sample_weight=None) -> float:
         """R^2 of ``predict(X)`` against ``y`` over the flattened (n, H * C) targets.

@@ -132,6 +132,10 @@ class DistributedNetMixin:
         """``module_`` without the data-parallel wrapper (for its submodules)."""
         return self.accelerator.unwrap_model(self.module_, keep_fp32_wrapper=False)
 
+    def core_criterion(self) -> nn.Module:
+        """``criterion_`` without the data-parallel wrapper (for its attributes)."""
+        return self.accelerator.unwrap_model(self.criterion_, keep_fp32_wrapper=False)
+
     def train_step(self, batch, **fit_params):
         step = super().train_step(batch, **fit_params)
         step["loss"] = self.reduce_value(step["loss"])
@@ -169,18 +173,11 @@ def _accelerated_classes() -> None:
         return
     from skorch.hf import AccelerateMixin
 
-    from skdistill.training.classification import ClassificationDistillNet
-    from skdistill.training.net import DistillationNet
+    from skdistill.training.net import DistillNet
 
-    @register(DistillationNet)
-    class AcceleratedDistillationNet(DistributedNetMixin, AccelerateMixin, DistillationNet):
-        """:class:`DistillationNet` trained data-parallel through Accelerate."""
-
-    @register(ClassificationDistillNet)
-    class AcceleratedClassificationDistillNet(
-        DistributedNetMixin, AccelerateMixin, ClassificationDistillNet
-    ):
-        """:class:`ClassificationDistillNet` trained data-parallel through Accelerate."""
+    @register(DistillNet)
+    class AcceleratedDistillNet(DistributedNetMixin, AccelerateMixin, DistillNet):
+        """:class:`DistillNet` trained data-parallel through Accelerate."""
 
 
 def make_net(net_cls: type, device: str, **kwargs):

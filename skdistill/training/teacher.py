@@ -12,6 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from skdistill.losses.base import TeacherOutputs
+
 
 class TeacherAdapter(nn.Module):
     """Run a teacher module on contexts standardised with the *student's* scaler.
@@ -87,38 +89,38 @@ def compute_teacher_outputs(
     dataset,
     *,
     with_features: bool,
+    n_windows: int | None = None,
     device: str = "cpu",
     chunk_bytes: int = 32 * 2**20,
-) -> dict[str, torch.Tensor]:
-    """Run ``adapter`` over every context of ``dataset``; return CPU tensors ``teacher_pred``
-    (and ``teacher_feat``), one row per window.
+) -> TeacherOutputs:
+    """Run ``adapter`` over the contexts of the first ``n_windows`` windows of ``dataset``
+    (default all); return CPU float32 outputs, one row per window.
 
     Contexts are cut ``chunk_bytes`` at a time (so the transient input, and the teacher's
     activations on it, stay small whatever the look-back and the number of channels) and the
     outputs are written into tensors allocated once: the cache never exists twice.
     """
     adapter = adapter.to(device).eval()
-    n = len(dataset)
-    per_window = dataset.window_length * dataset.series.shape[1] * 4
+    n = len(dataset) if n_windows is None else int(n_windows)
+    per_window = dataset.window_length * dataset.n_channels * 4
     batch = max(1, min(1024, chunk_bytes // max(per_window, 1)))
-    out: dict[str, torch.Tensor] = {}
+    pred_out, feat_out = None, []
     row = 0
-    for contexts in dataset.contexts(batch):
+    for contexts in dataset.contexts(batch, stop=n):
         pred, feat = adapter(contexts.to(device))
-        parts = {"teacher_pred": pred}
-        if with_features and isinstance(feat, list | tuple):
-            parts.update({f"teacher_feat_{k}": f for k, f in enumerate(feat)})
-        elif with_features:
-            parts["teacher_feat"] = feat
-        for key, value in parts.items():
-            if key not in out:
-                out[key] = torch.empty((n, *value.shape[1:]), dtype=torch.float32)
-            out[key][row : row + len(value)] = value.float().cpu()
+        feats = (list(feat) if isinstance(feat, list | tuple) else [feat]) if with_features else []
+        if pred_out is None:
+            pred_out = torch.empty((n, *pred.shape[1:]), dtype=torch.float32)
+            feat_out = [torch.empty((n, *f.shape[1:]), dtype=torch.float32) for f in feats]
+        pred_out[row : row + len(pred)] = pred.float().cpu()
+        for out, f in zip(feat_out, feats, strict=True):
+            out[row : row + len(f)] = f.float().cpu()
         row += len(contexts)
-    for key, value in out.items():
-        if not torch.isfinite(value).all():
-            raise FloatingPointError(f"the teacher produced non-finite values in {key}.")
-    return out
+    named = [("predictions", pred_out)] + [(f"feature {k}", f) for k, f in enumerate(feat_out)]
+    for name, value in named:
+        if value is not None and not torch.isfinite(value).all():
+            raise FloatingPointError(f"the teacher produced non-finite values in its {name}.")
+    return TeacherOutputs(pred_out, tuple(feat_out))
 
 
 class FrozenTeacher:

@@ -1,4 +1,5 @@
-"""Lazy stride-1 windows over one standardised series, and a tail validation split.
+"""Lazy stride-1 windows over one standardised series (or pre-cut windows), and a tail
+validation split.
 
 A window ``i`` is ``x = series[s_i : s_i + L]`` and ``y = series[s_i + L : s_i + L + H]``
 for start ``s_i``. Only the series is stored; each window is a view cut on access,
@@ -7,14 +8,61 @@ so memory does not grow with (number of windows x look-back).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
+from skdistill.losses.base import TeacherOutputs
+from skdistill.training.net import TEACHER_FEAT, TEACHER_PRED
 
-class SlidingWindowDataset(Dataset):
+
+def standard_scaler(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel mean and population std over every axis but the last (the channels).
+
+    A (near-)constant channel gets scale 1, so that it is shifted but never divided by ~0.
+    """
+    axes = tuple(range(train.ndim - 1))
+    mean = train.mean(axis=axes)
+    scale = train.std(axis=axes)
+    return mean, np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+
+
+class _Windows(Dataset):
+    """Items ``({"x": (L, C), teacher entries}, (H, C))``: the dict form skorch passes to
+    ``infer`` and ``get_loss``. Cached teacher outputs cover the first ``len(teacher)``
+    windows (the training ones, which come first); later windows carry no teacher entries."""
+
+    window_length: int
+    teacher: TeacherOutputs | None = None
+
+    def _teacher_entries(self, i: int) -> dict:
+        teacher = self.teacher
+        if teacher is None or i >= self.n_cached:
+            return {}
+        out = {}
+        if teacher.pred is not None:
+            out[TEACHER_PRED] = teacher.pred[i]
+        if teacher.features:
+            # A list collates to a list of batched tensors: one per teacher, typed, in order.
+            out[TEACHER_FEAT] = [f[i] for f in teacher.features]
+        return out
+
+    @property
+    def n_cached(self) -> int:
+        """Number of leading windows that carry cached teacher outputs."""
+        teacher = self.teacher
+        if teacher is None:
+            return 0
+        rows = teacher.pred if teacher.pred is not None else teacher.features[0]
+        return len(rows)
+
+    def with_teacher(self, teacher: TeacherOutputs | None):
+        """This dataset with cached teacher outputs for its first windows."""
+        self.teacher = teacher
+        return self
+
+
+class SlidingWindowDataset(_Windows):
     """Stride-1 (context, target) windows cut lazily from a ``(T, C)`` series.
 
     Parameters
@@ -27,16 +75,8 @@ class SlidingWindowDataset(Dataset):
         Number of target steps ``H``; 0 yields contexts only (for prediction).
     starts : array-like of int, optional
         Window start rows; default every start with a full target.
-    extras : dict of str to Tensor, optional
-        Per-window tensors (e.g. cached teacher outputs) whose first axis runs over
-        ``extras_index``; a window without an entry gets no extra keys.
-    extras_index : array-like of int, optional
-        For each window of this dataset, the row of ``extras`` or -1.
-
-    Notes
-    -----
-    Items are ``({"x": (L, C) tensor, **extras}, (H, C) tensor)``, the dict form
-    skorch passes to ``infer`` and ``get_loss``.
+    teacher : TeacherOutputs, optional
+        Cached teacher outputs, one row per window, for the first windows.
     """
 
     def __init__(
@@ -45,8 +85,7 @@ class SlidingWindowDataset(Dataset):
         window_length: int,
         horizon: int,
         starts=None,
-        extras: Mapping[str, torch.Tensor] | None = None,
-        extras_index=None,
+        teacher: TeacherOutputs | None = None,
     ) -> None:
         self.series = torch.as_tensor(np.asarray(series, dtype=np.float32))
         if self.series.ndim != 2:
@@ -59,12 +98,8 @@ class SlidingWindowDataset(Dataset):
         self.starts = np.asarray(starts, dtype=np.int64)
         if self.starts.size and (self.starts.min() < 0 or self.starts.max() >= max(n_total, 0)):
             raise ValueError("window starts out of range for this series, look-back and horizon.")
-        self.extras = dict(extras or {})
-        if extras_index is None:
-            extras_index = (
-                np.full(len(self.starts), -1) if not self.extras else np.arange(len(self))
-            )
-        self.extras_index = np.asarray(extras_index, dtype=np.int64)
+        self.teacher = teacher
+        self.n_channels = self.series.shape[1]
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -72,20 +107,38 @@ class SlidingWindowDataset(Dataset):
     def __getitem__(self, i: int):
         s = int(self.starts[i])
         mid = s + self.window_length
-        x = {"x": self.series[s:mid]}
-        row = int(self.extras_index[i])
-        if row >= 0:
-            for key, value in self.extras.items():
-                x[key] = value[row]
+        x = {"x": self.series[s:mid], **self._teacher_entries(i)}
         return x, self.series[mid : mid + self.horizon]
 
-    def contexts(self, batch_size: int = 1024):
-        """Yield batches of contexts ``(b, L, C)`` in window order (no targets)."""
-        for lo in range(0, len(self), batch_size):
-            idx = self.starts[lo : lo + batch_size]
-            offsets = torch.arange(self.window_length)
-            rows = torch.as_tensor(idx)[:, None] + offsets[None, :]
+    def contexts(self, batch_size: int = 1024, stop: int | None = None):
+        """Yield batches of contexts ``(b, L, C)`` of the first ``stop`` windows, in order."""
+        starts = self.starts[:stop]
+        offsets = torch.arange(self.window_length)
+        for lo in range(0, len(starts), batch_size):
+            rows = torch.as_tensor(starts[lo : lo + batch_size])[:, None] + offsets[None, :]
             yield self.series[rows]
+
+
+class ArrayWindowDataset(_Windows):
+    """Pre-cut windows ``X`` (n, L, C) and targets ``Y`` (n, H, C), as float32 tensors."""
+
+    def __init__(self, X, Y, teacher: TeacherOutputs | None = None) -> None:
+        self.X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        self.Y = torch.as_tensor(np.asarray(Y, dtype=np.float32))
+        self.window_length, self.n_channels = self.X.shape[1], self.X.shape[2]
+        self.teacher = teacher
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, i: int):
+        return {"x": self.X[i], **self._teacher_entries(i)}, self.Y[i]
+
+    def contexts(self, batch_size: int = 1024, stop: int | None = None):
+        """Yield batches of contexts ``(b, L, C)`` of the first ``stop`` windows, in order."""
+        X = self.X[:stop]
+        for lo in range(0, len(X), batch_size):
+            yield X[lo : lo + batch_size]
 
 
 class TailSplit:

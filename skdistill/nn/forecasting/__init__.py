@@ -3,7 +3,9 @@
 Every forecaster takes ``(window_length, horizon, n_channels, ...)``, maps a standardised window
 ``x`` of shape ``(B, L, C)`` to predictions ``(B, H, C)`` in ``forward``, returns
 ``(pred, feature)`` with a per-channel feature ``(B, C, feature_dim)`` from the same pass in
-``forward_features``, and exposes the int attribute ``feature_dim``.
+``forward_features``, and exposes the int attribute ``feature_dim``. That shared skeleton
+(arguments, input check, normalise -> encode -> denormalise) is in
+:mod:`~skdistill.nn.forecasting.base`; each architecture module keeps only its own layers.
 """
 
 from .dmlp import DMLP, FeatureRegressor

@@ -5,14 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import (
-    MeanNorm,
-    MovingAverage,
-    RevIN,
-    _check_choice,
-    _check_forecast_input,
-    _check_positive_int,
-)
+from .base import _Forecaster
+from .layers import MeanNorm, MovingAverage, RevIN, _check_choice, _check_positive_int
 
 __all__ = ["DMLP", "FeatureRegressor"]
 
@@ -38,7 +32,7 @@ class _Branch(nn.Module):
         return self.fc2(self.act(self.bn(hidden))), hidden
 
 
-class DMLP(nn.Module):
+class DMLP(_Forecaster):
     """Decomposition MLP student of TimeDistill (Ni et al., 2025), channel-independent.
 
     The input window is normalised per sample and channel, split by a moving average into a
@@ -47,10 +41,8 @@ class DMLP(nn.Module):
 
     Parameters
     ----------
-    window_length : int
-        Look-back length L.
-    horizon : int
-        Forecast horizon H.
+    window_length, horizon : int
+        Look-back length L and forecast horizon H.
     n_channels : int
         Number of channels C (fixes the size of the BatchNorm layers and of RevIN).
     hidden_size : int, default=512
@@ -96,10 +88,7 @@ class DMLP(nn.Module):
         moving_avg: int = 25,
         norm: str = "mean",
     ) -> None:
-        super().__init__()
-        self.window_length = _check_positive_int(window_length, "window_length")
-        self.horizon = _check_positive_int(horizon, "horizon")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        super().__init__(window_length, horizon, n_channels)
         self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
         self.moving_avg = _check_positive_int(moving_avg, "moving_avg")
         if self.moving_avg > self.window_length:
@@ -120,23 +109,12 @@ class DMLP(nn.Module):
         self.seasonal = _Branch(self.window_length, self.horizon, self.n_channels, self.hidden_size)
         self.trend = _Branch(self.window_length, self.horizon, self.n_channels, self.hidden_size)
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predict from ``x`` (B, L, C); return ``(pred (B, H, C), feature (B, C, D))``."""
-        _check_forecast_input(x, self.window_length, self.n_channels)
-        if self.normalizer is not None:
-            x = self.normalizer.normalize(x)
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         seasonal, trend = self.decomposition(x)
         # Channel-independent branches act on the time axis: (B, L, C) -> (B, C, L).
         seasonal_out, seasonal_hidden = self.seasonal(seasonal.transpose(1, 2))
         trend_out, trend_hidden = self.trend(trend.transpose(1, 2))
-        pred = (seasonal_out + trend_out).transpose(1, 2)
-        if self.normalizer is not None:
-            pred = self.normalizer.denormalize(pred)
-        return pred, seasonal_hidden + trend_hidden
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict ``(B, H, C)`` from ``x`` (B, L, C)."""
-        return self.forward_features(x)[0]
+        return (seasonal_out + trend_out).transpose(1, 2), seasonal_hidden + trend_hidden
 
 
 class FeatureRegressor(nn.Module):

@@ -2,44 +2,36 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import _check_choice, _check_forecast_input, _check_positive_int
+from .base import _Forecaster
+from .layers import (
+    _check_choice,
+    _check_dropout,
+    _check_heads,
+    _check_positive_int,
+    _HeadProjections,
+)
 
 __all__ = ["ITransformer"]
 
 _ACTIVATIONS = {"gelu": F.gelu, "relu": F.relu}
 
 
-class _SelfAttention(nn.Module):
+class _SelfAttention(_HeadProjections):
     """Full multi-head self-attention with separate query/key/value/output projections."""
 
     def __init__(self, d_model: int, n_heads: int, dropout: float) -> None:
-        super().__init__()
-        self.n_heads = n_heads
-        self.query = nn.Linear(d_model, d_model)
-        self.key = nn.Linear(d_model, d_model)
-        self.value = nn.Linear(d_model, d_model)
-        self.out = nn.Linear(d_model, d_model)
+        super().__init__(d_model, n_heads)
         self.dropout = dropout  # on the attention weights, as in the reference FullAttention
 
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
-        b, n, d = x.shape
-        return x.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        b, n, d = x.shape
         attended = F.scaled_dot_product_attention(
-            self._heads(self.query(x)),
-            self._heads(self.key(x)),
-            self._heads(self.value(x)),
-            dropout_p=self.dropout if self.training else 0.0,
+            *self._project(x), dropout_p=self.dropout if self.training else 0.0
         )
-        return self.out(attended.transpose(1, 2).reshape(b, n, d))
+        return self._merge(attended)
 
 
 class _EncoderLayer(nn.Module):
@@ -65,7 +57,25 @@ class _EncoderLayer(nn.Module):
         return self.norm2(x + y)
 
 
-class ITransformer(nn.Module):
+class _InstanceNorm:
+    """The reference iTransformer's non-stationary normalisation, for one forward pass.
+
+    Not a module: it has no parameters and holds the statistics of a single window only.
+    """
+
+    def normalize(self, x: torch.Tensor) -> torch.Tensor:
+        # Mean detached and std not, exactly as the reference; parameter gradients are the
+        # same either way (the statistics depend on the data only).
+        self.mean = x.mean(dim=1, keepdim=True).detach()
+        x = x - self.mean
+        self.std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + 1e-5)
+        return x / self.std
+
+    def denormalize(self, y: torch.Tensor) -> torch.Tensor:
+        return y * self.std + self.mean
+
+
+class ITransformer(_Forecaster):
     """iTransformer forecaster: every channel's whole window is one token, attention mixes channels.
 
     Each series (one per channel) is normalised over time, embedded by ``Linear(L, d_model)``,
@@ -74,10 +84,8 @@ class ITransformer(nn.Module):
 
     Parameters
     ----------
-    window_length : int
-        Look-back length L.
-    horizon : int
-        Forecast horizon H.
+    window_length, horizon : int
+        Look-back length L and forecast horizon H.
     n_channels : int
         Number of channels C (= number of tokens). The weights do not depend on C; it is used to
         validate inputs.
@@ -135,25 +143,13 @@ class ITransformer(nn.Module):
         activation: str = "gelu",
         use_norm: bool = True,
     ) -> None:
-        super().__init__()
-        self.window_length = _check_positive_int(window_length, "window_length")
-        self.horizon = _check_positive_int(horizon, "horizon")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        super().__init__(window_length, horizon, n_channels)
         self.d_model = _check_positive_int(d_model, "d_model")
         self.n_heads = _check_positive_int(n_heads, "n_heads")
         self.e_layers = _check_positive_int(e_layers, "e_layers")
         self.d_ff = _check_positive_int(d_ff, "d_ff")
-        if self.d_model % self.n_heads != 0:
-            raise ValueError(
-                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
-            )
-        if (
-            isinstance(dropout, bool)
-            or not isinstance(dropout, numbers.Real)
-            or not (0.0 <= dropout < 1.0)
-        ):
-            raise ValueError(f"dropout must be a float in [0, 1), got {dropout!r}")
-        self.dropout = float(dropout)
+        _check_heads(self.d_model, self.n_heads)
+        self.dropout = _check_dropout(dropout)
         self.activation = _check_choice(activation, "activation", tuple(_ACTIVATIONS))
         if not isinstance(use_norm, bool):
             raise ValueError(f"use_norm must be a bool, got {use_norm!r}")
@@ -169,26 +165,13 @@ class ITransformer(nn.Module):
         self.final_norm = nn.LayerNorm(self.d_model)
         self.projector = nn.Linear(self.d_model, self.horizon)
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predict from ``x`` (B, L, C); return ``(pred (B, H, C), feature (B, C, d_model))``."""
-        _check_forecast_input(x, self.window_length, self.n_channels)
-        if self.use_norm:
-            # Mean detached and std not, exactly as the reference; parameter gradients are the
-            # same either way (the statistics depend on the data only).
-            mean = x.mean(dim=1, keepdim=True).detach()
-            x = x - mean
-            std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + 1e-5)
-            x = x / std
+    def _normalizer(self) -> _InstanceNorm | None:
+        return _InstanceNorm() if self.use_norm else None
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # Inverted embedding: one token per channel, its whole window as the token's input.
         tokens = self.embedding_dropout(self.embedding(x.transpose(1, 2)))
         for layer in self.layers:
             tokens = layer(tokens)
         feature = self.final_norm(tokens)
-        pred = self.projector(feature).transpose(1, 2)
-        if self.use_norm:
-            pred = pred * std + mean
-        return pred, feature
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict ``(B, H, C)`` from ``x`` (B, L, C)."""
-        return self.forward_features(x)[0]
+        return self.projector(feature).transpose(1, 2), feature

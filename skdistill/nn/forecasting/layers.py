@@ -1,6 +1,7 @@
-"""Shared layers for the forecasting modules: series decomposition and per-sample normalisation.
+"""Shared layers for the forecasting modules: decomposition, normalisation, attention projections.
 
-All tensors use the ``(batch, time, channels)`` layout unless stated otherwise.
+All tensors use the ``(batch, time, channels)`` layout unless stated otherwise. The ``_check_*``
+helpers validate constructor arguments with messages that name the parameter.
 """
 
 from __future__ import annotations
@@ -29,6 +30,12 @@ def _check_dropout(value: object, name: str = "dropout") -> float:
     return float(value)
 
 
+def _check_heads(d_model: int, n_heads: int) -> None:
+    """Raise a ValueError unless the attention width splits evenly into the heads."""
+    if d_model % n_heads != 0:
+        raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
+
+
 def _check_choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``allowed``, else raise a ValueError naming the parameter."""
     if not isinstance(value, str) or value not in allowed:
@@ -47,6 +54,11 @@ def _check_forecast_input(x: torch.Tensor, window_length: int, n_channels: int) 
             f"expected input of shape (batch, window_length={window_length}, "
             f"n_channels={n_channels}), got {tuple(x.shape)}"
         )
+
+
+def _repeat_last(x: torch.Tensor, n: int) -> torch.Tensor:
+    """Append ``n`` copies of the last time step of ``x`` (..., T): ``ReplicationPad1d((0, n))``."""
+    return torch.cat([x, x[..., -1:].expand(*x.shape[:-1], n)], dim=-1)
 
 
 class MovingAverage(nn.Module):
@@ -194,3 +206,33 @@ class RevIN(nn.Module):
 
     def extra_repr(self) -> str:
         return f"n_channels={self.n_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _HeadProjections(nn.Module):
+    """Query, key, value and output projections of multi-head self-attention.
+
+    Subclasses compute the attention itself from :meth:`_project` (``(B, heads, N, d_head)``
+    queries, keys and values of a ``(B, N, d_model)`` input) and map the result back with
+    :meth:`_merge`.
+    """
+
+    def __init__(self, d_model: int, n_heads: int) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.query = nn.Linear(d_model, d_model)
+        self.key = nn.Linear(d_model, d_model)
+        self.value = nn.Linear(d_model, d_model)
+        self.out = nn.Linear(d_model, d_model)
+
+    def _heads(self, x: torch.Tensor) -> torch.Tensor:
+        b, n, d = x.shape
+        return x.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)
+
+    def _project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Per-head queries, keys and values of ``x`` (B, N, d_model)."""
+        return self._heads(self.query(x)), self._heads(self.key(x)), self._heads(self.value(x))
+
+    def _merge(self, attended: torch.Tensor) -> torch.Tensor:
+        """Join the heads of ``attended`` (B, heads, N, d_head) and project to (B, N, d_model)."""
+        b, _, n, _ = attended.shape
+        return self.out(attended.transpose(1, 2).reshape(b, n, -1))

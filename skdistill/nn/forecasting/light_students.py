@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import RevIN, _check_choice, _check_dropout, _check_forecast_input, _check_positive_int
+from .base import _Forecaster
+from .layers import RevIN, _check_choice, _check_dropout, _check_positive_int
 
 __all__ = ["LightTS", "TSMixer"]
 
@@ -36,7 +37,7 @@ class _MixerBlock(nn.Module):
         return x + self.dropout(self.feature_fc2(y))
 
 
-class TSMixer(nn.Module):
+class TSMixer(_Forecaster):
     """TSMixer forecaster (Chen et al., 2023): stacked time- and channel-mixing MLPs.
 
     Each block first mixes along time (pre-LayerNorm, ``Linear(L, L)``, ReLU, dropout, residual;
@@ -46,10 +47,8 @@ class TSMixer(nn.Module):
 
     Parameters
     ----------
-    window_length : int
-        Look-back length L.
-    horizon : int
-        Forecast horizon H.
+    window_length, horizon : int
+        Look-back length L and forecast horizon H.
     n_channels : int
         Number of channels C (fixes the channel-mixing and LayerNorm sizes).
     hidden_size : int, default=512
@@ -97,10 +96,7 @@ class TSMixer(nn.Module):
         dropout: float = 0.0,
         norm: str = "revin",
     ) -> None:
-        super().__init__()
-        self.window_length = _check_positive_int(window_length, "window_length")
-        self.horizon = _check_positive_int(horizon, "horizon")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        super().__init__(window_length, horizon, n_channels)
         self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
         self.n_blocks = _check_positive_int(n_blocks, "n_blocks")
         self.dropout = _check_dropout(dropout)
@@ -114,22 +110,11 @@ class TSMixer(nn.Module):
         )
         self.temporal_projection = nn.Linear(self.window_length, self.horizon)
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predict from ``x`` (B, L, C); return ``(pred (B, H, C), feature (B, C, L))``."""
-        _check_forecast_input(x, self.window_length, self.n_channels)
-        if self.normalizer is not None:
-            x = self.normalizer.normalize(x)
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         for block in self.blocks:
             x = block(x)
         feature = x.transpose(1, 2)
-        pred = self.temporal_projection(feature).transpose(1, 2)
-        if self.normalizer is not None:
-            pred = self.normalizer.denormalize(pred)
-        return pred, feature
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict ``(B, H, C)`` from ``x`` (B, L, C)."""
-        return self.forward_features(x)[0]
+        return self.temporal_projection(feature).transpose(1, 2), feature
 
 
 class _IEBlock(nn.Module):
@@ -153,7 +138,7 @@ class _IEBlock(nn.Module):
         return self.output(h)
 
 
-class LightTS(nn.Module):
+class LightTS(_Forecaster):
     """LightTS forecaster (Zhang et al., 2022), simplified to be channel-independent.
 
     Every channel's normalised window is sampled two ways: continuously (``L / chunk_size``
@@ -168,10 +153,8 @@ class LightTS(nn.Module):
 
     Parameters
     ----------
-    window_length : int
-        Look-back length L; must be divisible by ``chunk_size``.
-    horizon : int
-        Forecast horizon H.
+    window_length, horizon : int
+        Look-back length L (divisible by ``chunk_size``) and forecast horizon H.
     n_channels : int
         Number of channels C. The weights do not depend on C; it is used to validate inputs.
     hidden_size : int, default=512
@@ -215,10 +198,7 @@ class LightTS(nn.Module):
         chunk_size: int = 24,
         dropout: float = 0.0,
     ) -> None:
-        super().__init__()
-        self.window_length = _check_positive_int(window_length, "window_length")
-        self.horizon = _check_positive_int(horizon, "horizon")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        super().__init__(window_length, horizon, n_channels)
         self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
         self.chunk_size = _check_positive_int(chunk_size, "chunk_size")
         self.dropout = _check_dropout(dropout)
@@ -239,11 +219,8 @@ class LightTS(nn.Module):
         self.output = nn.Linear(self.feature_dim, self.horizon)
         self.highway = nn.Linear(self.window_length, self.horizon)
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predict from ``x`` (B, L, C); return ``(pred (B, H, C), feature (B, C, 2*hidden))``."""
-        _check_forecast_input(x, self.window_length, self.n_channels)
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         batch = x.shape[0]
-        x = self.normalizer.normalize(x)
         series = x.transpose(1, 2).reshape(-1, self.window_length)  # (B*C, L)
         # Continuous: chunk k holds points k*chunk_size .. (k+1)*chunk_size - 1.
         continuous = series.reshape(-1, self.n_chunks, self.chunk_size)
@@ -263,9 +240,4 @@ class LightTS(nn.Module):
         )
         pred = self.output(self.feature_dropout(hidden)) + self.highway(series)
         pred = pred.reshape(batch, self.n_channels, self.horizon).transpose(1, 2)
-        pred = self.normalizer.denormalize(pred)
         return pred, hidden.reshape(batch, self.n_channels, self.feature_dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict ``(B, H, C)`` from ``x`` (B, L, C)."""
-        return self.forward_features(x)[0]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import RevIN, _check_dropout, _check_forecast_input, _check_positive_int
+from .base import _Forecaster
+from .layers import RevIN, _check_dropout, _check_positive_int, _repeat_last
 
 __all__ = ["ModernTCN"]
 
@@ -16,6 +17,25 @@ def _check_odd(value: object, name: str) -> int:
     if value % 2 == 0:
         raise ValueError(f"{name} must be odd, got {value}")
     return value
+
+
+def _depthwise(width: int, kernel_size: int) -> nn.Sequential:
+    """'Same'-padded depthwise Conv1d (no bias) -> BatchNorm1d, over the patch axis."""
+    return nn.Sequential(
+        nn.Conv1d(width, width, kernel_size, padding=kernel_size // 2, groups=width, bias=False),
+        nn.BatchNorm1d(width),
+    )
+
+
+def _conv_ffn(width: int, hidden: int, groups: int, dropout: float) -> nn.Sequential:
+    """Grouped kernel-1 ConvFFN ``width -> hidden -> width`` with GELU and dropout."""
+    return nn.Sequential(
+        nn.Conv1d(width, hidden, 1, groups=groups),
+        nn.Dropout(dropout),
+        nn.GELU(),
+        nn.Conv1d(hidden, width, 1, groups=groups),
+        nn.Dropout(dropout),
+    )
 
 
 class _Block(nn.Module):
@@ -37,31 +57,13 @@ class _Block(nn.Module):
         width, hidden = n_channels * dims, n_channels * dims * ffn_ratio
         # Depthwise over the patch axis, one kernel per (channel, dim). The small branch is what
         # structural re-parameterisation would fold into the large kernel; training-time form here.
-        self.large = nn.Sequential(
-            nn.Conv1d(width, width, large_size, padding=large_size // 2, groups=width, bias=False),
-            nn.BatchNorm1d(width),
-        )
-        self.small = nn.Sequential(
-            nn.Conv1d(width, width, small_size, padding=small_size // 2, groups=width, bias=False),
-            nn.BatchNorm1d(width),
-        )
+        self.large = _depthwise(width, large_size)
+        self.small = _depthwise(width, small_size)
         self.norm = nn.BatchNorm1d(dims)
         # ConvFFN1: groups=C, so it mixes the D dims of each channel separately.
-        self.ffn1 = nn.Sequential(
-            nn.Conv1d(width, hidden, 1, groups=n_channels),
-            nn.Dropout(dropout),
-            nn.GELU(),
-            nn.Conv1d(hidden, width, 1, groups=n_channels),
-            nn.Dropout(dropout),
-        )
+        self.ffn1 = _conv_ffn(width, hidden, n_channels, dropout)
         # ConvFFN2: on the (D, C) permuted layout with groups=D, so it mixes channels per dim.
-        self.ffn2 = nn.Sequential(
-            nn.Conv1d(width, hidden, 1, groups=dims),
-            nn.Dropout(dropout),
-            nn.GELU(),
-            nn.Conv1d(hidden, width, 1, groups=dims),
-            nn.Dropout(dropout),
-        )
+        self.ffn2 = _conv_ffn(width, hidden, dims, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b, c, d, n = x.shape
@@ -74,7 +76,7 @@ class _Block(nn.Module):
         return x + y
 
 
-class ModernTCN(nn.Module):
+class ModernTCN(_Forecaster):
     """ModernTCN forecaster (one stage): per-channel patch embedding and large-kernel conv blocks.
 
     Each channel is normalised over time, padded at the end with ``patch_size - patch_stride``
@@ -86,10 +88,8 @@ class ModernTCN(nn.Module):
 
     Parameters
     ----------
-    window_length : int
-        Look-back length L (>= ``patch_size``).
-    horizon : int
-        Forecast horizon H.
+    window_length, horizon : int
+        Look-back length L (>= ``patch_size``) and forecast horizon H.
     n_channels : int
         Number of channels C. The grouped convolutions' weights depend on C.
     patch_size : int, default=8
@@ -151,10 +151,7 @@ class ModernTCN(nn.Module):
         n_blocks: int = 1,
         dropout: float = 0.1,
     ) -> None:
-        super().__init__()
-        self.window_length = _check_positive_int(window_length, "window_length")
-        self.horizon = _check_positive_int(horizon, "horizon")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        super().__init__(window_length, horizon, n_channels)
         self.patch_size = _check_positive_int(patch_size, "patch_size")
         self.patch_stride = _check_positive_int(patch_stride, "patch_stride")
         self.dims = _check_positive_int(dims, "dims")
@@ -202,19 +199,15 @@ class ModernTCN(nn.Module):
         )
         self.head = nn.Linear(self.feature_dim, self.horizon)
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predict from ``x`` (B, L, C); return ``(pred (B, H, C), feature (B, C, feature_dim))``."""
-        _check_forecast_input(x, self.window_length, self.n_channels)
+    def _normalizer(self) -> RevIN:
+        return self.revin
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, _, c = x.shape
-        series = self.revin.normalize(x).transpose(1, 2)  # (B, C, L)
+        series = x.transpose(1, 2)  # (B, C, L)
         if self._pad:
-            series = torch.cat([series, series[..., -1:].expand(-1, -1, self._pad)], dim=-1)
+            series = _repeat_last(series, self._pad)
         tokens = self.stem(series.reshape(b * c, 1, -1))  # (B * C, D, N)
         encoded = self.backbone(tokens.reshape(b, c, self.dims, self.n_patches))
         feature = encoded.reshape(b, c, self.feature_dim)
-        pred = self.head(feature).transpose(1, 2)  # (B, H, C)
-        return self.revin.denormalize(pred), feature
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict ``(B, H, C)`` from ``x`` (B, L, C)."""
-        return self.forward_features(x)[0]
+        return self.head(feature).transpose(1, 2), feature

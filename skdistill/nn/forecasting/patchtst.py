@@ -8,7 +8,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import RevIN, _check_dropout, _check_forecast_input, _check_positive_int
+from .base import _Forecaster
+from .layers import (
+    RevIN,
+    _check_dropout,
+    _check_heads,
+    _check_positive_int,
+    _HeadProjections,
+    _repeat_last,
+)
 
 __all__ = ["PatchTST"]
 
@@ -24,34 +32,23 @@ class _BatchNormTokens(nn.Module):
         return self.norm(x.transpose(1, 2)).transpose(1, 2)
 
 
-class _ResidualAttention(nn.Module):
+class _ResidualAttention(_HeadProjections):
     """Multi-head self-attention that adds the previous layer's pre-softmax scores (res_attention)."""
 
     def __init__(self, d_model: int, n_heads: int, dropout: float) -> None:
-        super().__init__()
-        self.n_heads = n_heads
-        self.query = nn.Linear(d_model, d_model)
-        self.key = nn.Linear(d_model, d_model)
-        self.value = nn.Linear(d_model, d_model)
-        self.out = nn.Linear(d_model, d_model)
+        super().__init__(d_model, n_heads)
         self.out_dropout = nn.Dropout(dropout)
         self.scale = 1.0 / math.sqrt(d_model // n_heads)
-
-    def _heads(self, x: torch.Tensor) -> torch.Tensor:
-        b, n, d = x.shape
-        return x.view(b, n, self.n_heads, d // self.n_heads).transpose(1, 2)
 
     def forward(
         self, x: torch.Tensor, prev_scores: torch.Tensor | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        b, n, d = x.shape
-        q, k, v = self._heads(self.query(x)), self._heads(self.key(x)), self._heads(self.value(x))
+        q, k, v = self._project(x)
         scores = q @ k.transpose(-2, -1) * self.scale
         if prev_scores is not None:
             scores = scores + prev_scores
         attended = F.softmax(scores, dim=-1) @ v
-        out = self.out_dropout(self.out(attended.transpose(1, 2).reshape(b, n, d)))
-        return out, scores
+        return self.out_dropout(self._merge(attended)), scores
 
 
 class _EncoderLayer(nn.Module):
@@ -92,7 +89,7 @@ class _Encoder(nn.Module):
         return x
 
 
-class PatchTST(nn.Module):
+class PatchTST(_Forecaster):
     """PatchTST forecaster: each channel is cut into patches that a Transformer encoder attends over.
 
     Every channel is processed independently with shared weights: the series is normalised over
@@ -104,10 +101,8 @@ class PatchTST(nn.Module):
 
     Parameters
     ----------
-    window_length : int
-        Look-back length L (>= ``patch_len``).
-    horizon : int
-        Forecast horizon H.
+    window_length, horizon : int
+        Look-back length L (>= ``patch_len``) and forecast horizon H.
     n_channels : int
         Number of channels C. The weights do not depend on C; it is used to validate inputs.
     patch_len : int, default=16
@@ -169,10 +164,7 @@ class PatchTST(nn.Module):
         dropout: float = 0.2,
         head_dropout: float = 0.0,
     ) -> None:
-        super().__init__()
-        self.window_length = _check_positive_int(window_length, "window_length")
-        self.horizon = _check_positive_int(horizon, "horizon")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        super().__init__(window_length, horizon, n_channels)
         self.patch_len = _check_positive_int(patch_len, "patch_len")
         self.stride = _check_positive_int(stride, "stride")
         self.d_model = _check_positive_int(d_model, "d_model")
@@ -185,10 +177,7 @@ class PatchTST(nn.Module):
             raise ValueError(
                 f"patch_len ({self.patch_len}) must not exceed window_length ({self.window_length})"
             )
-        if self.d_model % self.n_heads != 0:
-            raise ValueError(
-                f"d_model ({self.d_model}) must be divisible by n_heads ({self.n_heads})"
-            )
+        _check_heads(self.d_model, self.n_heads)
         self.n_patches = (self.window_length - self.patch_len) // self.stride + 2
         self.feature_dim = self.n_patches * self.d_model
 
@@ -204,21 +193,17 @@ class PatchTST(nn.Module):
             nn.Dropout(self.head_dropout), nn.Linear(self.feature_dim, self.horizon)
         )
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predict from ``x`` (B, L, C); return ``(pred (B, H, C), feature (B, C, feature_dim))``."""
-        _check_forecast_input(x, self.window_length, self.n_channels)
+    def _normalizer(self) -> RevIN:
+        return self.revin
+
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         b, _, c = x.shape
-        series = self.revin.normalize(x).transpose(1, 2)  # (B, C, L)
-        # ReplicationPad1d((0, stride)): repeat the last value so the tail gets a full patch.
-        series = torch.cat([series, series[..., -1:].expand(-1, -1, self.stride)], dim=-1)
+        series = x.transpose(1, 2)  # (B, C, L)
+        # Repeat the last value ``stride`` times so that the tail gets a full patch.
+        series = _repeat_last(series, self.stride)
         patches = series.unfold(-1, self.patch_len, self.stride)  # (B, C, n_patches, patch_len)
         tokens = self.patch_embedding(patches.reshape(b * c, self.n_patches, self.patch_len))
         tokens = self.embedding_dropout(tokens + self.position)
         encoded = self.encoder(tokens)  # (B * C, n_patches, d_model)
         feature = encoded.reshape(b, c, self.feature_dim)
-        pred = self.head(feature).transpose(1, 2)  # (B, H, C)
-        return self.revin.denormalize(pred), feature
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict ``(B, H, C)`` from ``x`` (B, L, C)."""
-        return self.forward_features(x)[0]
+        return self.head(feature).transpose(1, 2), feature

@@ -8,7 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import MovingAverage, RevIN, _check_dropout, _check_forecast_input, _check_positive_int
+from .base import _Forecaster
+from .layers import MovingAverage, RevIN, _check_dropout, _check_positive_int
 
 __all__ = ["TimeMixer"]
 
@@ -73,7 +74,7 @@ class _PastDecomposableMixing(nn.Module):
         ]
 
 
-class TimeMixer(nn.Module):
+class TimeMixer(_Forecaster):
     """TimeMixer forecaster: multi-scale season/trend mixing with one predictor per scale.
 
     The window is normalised per sample and channel (mean and standard deviation over time, no
@@ -90,10 +91,9 @@ class TimeMixer(nn.Module):
 
     Parameters
     ----------
-    window_length : int
-        Look-back length L; must be divisible by ``down_sampling_window**down_sampling_layers``.
-    horizon : int
-        Forecast horizon H.
+    window_length, horizon : int
+        Look-back length L, divisible by ``down_sampling_window**down_sampling_layers``, and
+        forecast horizon H.
     n_channels : int
         Number of channels C. The weights do not depend on C; it is used to validate inputs.
     d_model : int, default=16
@@ -154,10 +154,7 @@ class TimeMixer(nn.Module):
         moving_avg: int = 25,
         dropout: float = 0.1,
     ) -> None:
-        super().__init__()
-        self.window_length = _check_positive_int(window_length, "window_length")
-        self.horizon = _check_positive_int(horizon, "horizon")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        super().__init__(window_length, horizon, n_channels)
         self.d_model = _check_positive_int(d_model, "d_model")
         self.d_ff = _check_positive_int(d_ff, "d_ff")
         self.e_layers = _check_positive_int(e_layers, "e_layers")
@@ -200,11 +197,8 @@ class TimeMixer(nn.Module):
             scales.append(F.avg_pool1d(scales[-1], self.down_sampling_window))
         return [s.reshape(-1, s.shape[-1], 1) for s in scales]
 
-    def forward_features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Predict from ``x`` (B, L, C); return ``(pred (B, H, C), feature (B, C, feature_dim))``."""
-        _check_forecast_input(x, self.window_length, self.n_channels)
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         batch = x.shape[0]
-        x = self.normalizer.normalize(x)
         hidden = [self.embedding_dropout(self.embedding(s)) for s in self._multi_scale(x)]
         for block in self.blocks:
             hidden = block(hidden)
@@ -214,11 +208,5 @@ class TimeMixer(nn.Module):
             for predictor, h in zip(self.predictors, hidden, strict=True)
         )
         pred = pred.reshape(batch, self.n_channels, self.horizon).transpose(1, 2)
-        pred = self.normalizer.denormalize(pred)
-
         feature = torch.cat([h.mean(dim=1) for h in hidden], dim=-1)
         return pred, feature.reshape(batch, self.n_channels, self.feature_dim)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Predict ``(B, H, C)`` from ``x`` (B, L, C)."""
-        return self.forward_features(x)[0]

@@ -1,4 +1,4 @@
-"""Feature taps by module path, a common feature layout, and the student-side alignment.
+"""Feature taps by module path and the common feature layout.
 
 SFKD (``sfkd.md`` sections 2.1 and 2.2) distils one intermediate feature of the teacher into the
 student. The features of heterogeneous models disagree in layout, so this module
@@ -6,25 +6,26 @@ student. The features of heterogeneous models disagree in layout, so this module
 - taps any module's output with a forward hook (:class:`FeatureTap`), chosen by dotted path or
   automatically (:func:`auto_layer`);
 - brings every feature to the canonical layout (:func:`to_canonical`): maps ``(B, C, H, W)``,
-  or 1-D signals ``(B, 1, D)`` for vector features;
-- aligns the student to the teacher on the student side only: the target grid
-  (:func:`aligned_grid`), the projector (:class:`StudentProjector`, or :class:`VectorLift` for
-  vector students), while the teacher map only gets a parameter-free per-position LayerNorm
-  (:func:`channel_layernorm`).
+  or 1-D signals ``(B, 1, D)`` for vector features.
+
+The student-side alignment to the teacher (target grid, projector, vector lift, the teacher's
+per-position LayerNorm) is in :mod:`skdistill.nn.vision.projectors`; its names are re-exported
+here.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-import operator
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Literal
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from .layers import _pair
+from .projectors import StudentProjector, VectorLift, aligned_grid, channel_layernorm
 
 __all__ = [
     "FeatureTap",
@@ -52,29 +53,6 @@ def _first_tensor(output: Any) -> torch.Tensor | None:
     if isinstance(output, tuple | list):
         return next((o for o in output if isinstance(o, torch.Tensor)), None)
     return None
-
-
-def _as_int(value: Any) -> int | None:
-    # operator.index accepts Python and NumPy integers but not floats or bools-as-intent.
-    if isinstance(value, bool):
-        return None
-    try:
-        return operator.index(value)
-    except TypeError:
-        return None
-
-
-def _pair(value: Any, name: str) -> tuple[int, int]:
-    """``(h, w)`` from a positive int or a pair of positive ints (tuple, list, torch.Size)."""
-    as_int = _as_int(value)
-    items = (as_int, as_int) if as_int is not None else value
-    try:
-        h, w = (_as_int(v) for v in items)
-    except (TypeError, ValueError):
-        h = w = None
-    if h is None or w is None or h < 1 or w < 1:
-        raise ValueError(f"{name} must be a positive int or a pair of positive ints, got {value!r}")
-    return h, w
 
 
 def _module_names(model: nn.Module) -> list[str]:
@@ -223,6 +201,34 @@ class FeatureTap:
         return f"FeatureTap(path={self.path!r}, module={type(self.module).__name__}, {state})"
 
 
+def _record_outputs(
+    model: nn.Module, example_input: torch.Tensor
+) -> tuple[list[tuple[str, nn.Module, torch.Tensor]], torch.Tensor | None]:
+    """Every submodule's output in completion order during one dry pass, and the logits."""
+    events: list[tuple[str, nn.Module, torch.Tensor]] = []
+
+    def make_hook(name: str) -> Any:
+        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
+            tensor = _first_tensor(output)
+            if tensor is not None:
+                events.append((name, module, tensor))
+
+        return hook
+
+    handles = [
+        module.register_forward_hook(make_hook(name))
+        for name, module in model.named_modules()
+        if name
+    ]
+    try:
+        with _dry_run(model):
+            logits = _first_tensor(model(_on_model_device(example_input, model)))
+    finally:
+        for handle in handles:
+            handle.remove()
+    return events, logits
+
+
 def auto_layer(model: nn.Module, example_input: torch.Tensor) -> str:
     """Choose the layer to distil: the last spatial map or token sequence before the head.
 
@@ -267,28 +273,7 @@ def auto_layer(model: nn.Module, example_input: torch.Tensor) -> str:
     >>> auto_layer(build_model("vit", 3, 10, 32), torch.zeros(2, 3, 32, 32))
     'norm'
     """
-    events: list[tuple[str, nn.Module, torch.Tensor]] = []
-
-    def make_hook(name: str) -> Any:
-        def hook(module: nn.Module, inputs: Any, output: Any) -> None:
-            tensor = _first_tensor(output)
-            if tensor is not None:
-                events.append((name, module, tensor))
-
-        return hook
-
-    handles = [
-        module.register_forward_hook(make_hook(name))
-        for name, module in model.named_modules()
-        if name
-    ]
-    try:
-        with _dry_run(model):
-            logits = _first_tensor(model(_on_model_device(example_input, model)))
-    finally:
-        for handle in handles:
-            handle.remove()
-
+    events, logits = _record_outputs(model, example_input)
     cut = next((i for i, (_, _, t) in enumerate(events) if t is logits), len(events))
     candidates = [(n, t) for n, m, t in events[:cut] if not _is_parameter_free_leaf(m)]
     for name, t in reversed(candidates):
@@ -512,169 +497,3 @@ def discover_shapes(model: nn.Module, layer: str, example_input: torch.Tensor) -
         "layout": describe_layout(canonical),
         "canonical_kwargs": kwargs,
     }
-
-
-# --------------------------------------------------------------------------------------------
-# alignment
-
-
-def channel_layernorm(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
-    """Parameter-free LayerNorm over channels at each position of a ``(B, C, ...)`` map.
-
-    Each spatial position's C-vector gets mean 0 and variance 1. Channels are *not*
-    standardised over space: that would zero each channel's spatial mean, and with it the
-    coarsest wavelet LL band that SFKD distils (``sfkd.md`` section 2.2).
-
-    Parameters
-    ----------
-    x : torch.Tensor
-        ``(B, C, H, W)`` map (any ``(B, C, *spatial)`` works), C >= 2.
-    eps : float, default=1e-5
-        Added to the variance.
-
-    Returns
-    -------
-    torch.Tensor
-        Same shape as ``x``.
-
-    Raises
-    ------
-    ValueError
-        If C < 2: a single channel normalises to zeros everywhere.
-
-    Examples
-    --------
-    >>> import torch
-    >>> y = channel_layernorm(torch.randn(2, 8, 4, 4))
-    >>> bool(y.mean(dim=1).abs().max() < 1e-5)
-    True
-    """
-    if x.ndim < 3:
-        raise ValueError(f"expected a (B, C, ...) map, got shape {tuple(x.shape)}")
-    if x.shape[1] < 2:
-        raise ValueError(
-            f"channel_layernorm needs at least 2 channels, got shape {tuple(x.shape)} "
-            "(one channel would normalise to zeros)"
-        )
-    mean = x.mean(dim=1, keepdim=True)
-    var = x.var(dim=1, keepdim=True, correction=0)
-    return (x - mean) / torch.sqrt(var + eps)
-
-
-def aligned_grid(teacher_hw: int | tuple[int, int], levels: int) -> tuple[int, int]:
-    """The target grid: the teacher grid rounded up to a multiple of ``2 ** levels``.
-
-    A ``levels``-level DWT halves the grid ``levels`` times, so both sides must be divisible
-    by ``2 ** levels``.
-
-    Parameters
-    ----------
-    teacher_hw : int or tuple of int
-        Teacher grid ``(h, w)`` (an int for a square grid).
-    levels : int
-        DWT levels, >= 0.
-
-    Returns
-    -------
-    tuple of int
-
-    Examples
-    --------
-    >>> aligned_grid((14, 14), 2), aligned_grid(7, 2), aligned_grid((8, 7), 3)
-    ((16, 16), (8, 8), (8, 8))
-    """
-    h, w = _pair(teacher_hw, "teacher_hw")
-    if isinstance(levels, bool) or not isinstance(levels, int) or levels < 0:
-        raise ValueError(f"levels must be a non-negative int, got {levels!r}")
-    m = 2**levels
-    return -(-h // m) * m, -(-w // m) * m
-
-
-class StudentProjector(nn.Module):
-    """Align a student map to the teacher: bilinear resize -> Conv1x1 -> BatchNorm2d.
-
-    Parameters
-    ----------
-    in_channels : int
-        Student channels C_s.
-    out_channels : int
-        Teacher channels C_t.
-    out_grid : int or tuple of int
-        Target grid ``(h, w)`` (see :func:`aligned_grid`).
-
-    Notes
-    -----
-    The resize (``align_corners=False``) is skipped when the student grid already equals
-    ``out_grid``. The 1x1 convolution has no bias (BatchNorm follows). Train-only: it is not
-    part of the fitted predictor.
-
-    Examples
-    --------
-    >>> import torch
-    >>> proj = StudentProjector(32, 64, (8, 8))
-    >>> tuple(proj(torch.zeros(2, 32, 14, 14)).shape)
-    (2, 64, 8, 8)
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, out_grid: int | tuple[int, int]):
-        super().__init__()
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.out_grid = _pair(out_grid, "out_grid")
-        self.conv = nn.Conv2d(in_channels, out_channels, 1, bias=False)
-        self.bn = nn.BatchNorm2d(out_channels)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"StudentProjector expects (B, {self.in_channels}, H, W), got {tuple(x.shape)}"
-            )
-        if tuple(x.shape[2:]) != self.out_grid:
-            x = F.interpolate(x, size=self.out_grid, mode="bilinear", align_corners=False)
-        return self.bn(self.conv(x))
-
-
-class VectorLift(nn.Module):
-    """Lift a vector student feature to a teacher-shaped map: Linear(D, C*h*w) -> reshape.
-
-    For MLP students distilled from map teachers (``sfkd.md`` section 2.1).
-
-    Parameters
-    ----------
-    in_features : int
-        Student feature size D.
-    out_channels : int
-        Teacher channels C.
-    out_grid : int or tuple of int
-        Target grid ``(h, w)``.
-
-    Notes
-    -----
-    Accepts ``(B, D)`` vectors or their canonical ``(B, 1, D)`` form. The Linear layer has
-    ``D * C * h * w + C * h * w`` parameters (e.g. 528,384 for D=128, C=64, 8x8).
-
-    Examples
-    --------
-    >>> import torch
-    >>> lift = VectorLift(128, 64, 8)
-    >>> tuple(lift(torch.zeros(2, 128)).shape)
-    (2, 64, 8, 8)
-    """
-
-    def __init__(self, in_features: int, out_channels: int, out_grid: int | tuple[int, int]):
-        super().__init__()
-        self.in_features = in_features
-        self.out_channels = out_channels
-        self.out_grid = _pair(out_grid, "out_grid")
-        h, w = self.out_grid
-        self.linear = nn.Linear(in_features, out_channels * h * w)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim == 3 and x.shape[1] == 1:
-            x = x.squeeze(1)
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(
-                f"VectorLift expects (B, {self.in_features}) or (B, 1, {self.in_features}), "
-                f"got {tuple(x.shape)}"
-            )
-        return self.linear(x).reshape(x.shape[0], self.out_channels, *self.out_grid)

@@ -1,0 +1,284 @@
+"""Fit a TimeDistill student: the one training entry point of every forecasting estimator.
+
+:func:`fit_timedistill` takes windows (lazy over a series, or pre-cut), the teachers' side
+(frozen modules and/or outputs computed elsewhere) and the loss weights, and does the rest:
+seeding, the student, the objective with its feature regressors, the teacher-output cache
+(or the per-batch teacher when the cache exceeds its budget), the skorch net and its
+callbacks, training, and the slim fitted net. ``DistilledMLPForecaster``, the teachers of
+:mod:`skdistill.forecasting` (trained alone: no teacher) and ``DistilledMLPRegressor`` all
+call it once. Knows nothing of sktime or scikit-learn estimators.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from skorch.callbacks import EarlyStopping, LRScheduler
+from torch import nn
+
+from skdistill._validation import cuda_devices
+from skdistill.losses.base import TeacherOutputs
+from skdistill.losses.timedistill import TimeDistillLoss, TimeDistillObjective
+from skdistill.nn.forecasting import FeatureRegressor
+from skdistill.training.accelerate import compute_on_main, finish_net, make_net
+from skdistill.training.net import DistillNet, silent, term_scoring
+from skdistill.training.teacher import (
+    EnsembleAdapter,
+    FrozenTeacher,
+    cache_nbytes,
+    compute_teacher_outputs,
+)
+from skdistill.training.windows import TailSplit
+
+_MB = 2**20
+
+
+@dataclass
+class TrainSettings:
+    """How the student is trained (the estimators' common parameters, validated)."""
+
+    lr: float
+    max_epochs: int
+    batch_size: int
+    patience: int | None
+    device: str
+    seed: int
+    verbose: int = 0
+
+
+@dataclass
+class Teachers:
+    """The teachers' side of a fit, in the student's standardised space.
+
+    Parameters
+    ----------
+    modules : list of nn.Module
+        Frozen adapters mapping contexts ``(B, L, C)`` to ``(prediction (B, H, C), feature
+        (B, C, d_k))`` (see :class:`~skdistill.training.teacher.TeacherAdapter`).
+    weights : list of float
+        Weight of each module's prediction in the ensemble prediction.
+    given : TeacherOutputs, optional
+        Outputs computed elsewhere, one row per training window: predictions (already
+        weighted; added to the modules' weighted prediction) and/or features (one per
+        teacher). Forces the cache.
+    cache_mb : float
+        Memory budget of the cache; above it the modules run on every batch.
+    """
+
+    modules: list[nn.Module] = field(default_factory=list)
+    weights: list[float] = field(default_factory=list)
+    given: TeacherOutputs | None = None
+    cache_mb: float = math.inf
+
+    @property
+    def feature_dims(self) -> list[int]:
+        """Width d_k of each teacher feature, in order (given features after the modules')."""
+        dims = [m.teacher.feature_dim for m in self.modules]
+        if self.given is not None:
+            dims += [f.shape[-1] for f in self.given.features]
+        return dims
+
+
+class ForecastStudent(nn.Module):
+    """The trained module: ``.student`` is the forecaster; ``forward`` gives ``(pred, feat)``."""
+
+    def __init__(self, student: nn.Module) -> None:
+        super().__init__()
+        self.student = student
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.student.forward_features(x)
+
+
+class HalvingLR:
+    """``lr_e = lr * 0.5 ** max(e - 2, 0)`` for 1-based epoch e: the reference schedule.
+
+    Epochs 1 and 2 run at the base rate, then the rate halves every epoch. A class
+    (not a lambda) so that fitted nets pickle.
+    """
+
+    def __call__(self, epochs_done: int) -> float:
+        return 0.5 ** max(epochs_done - 1, 0)
+
+    def __repr__(self) -> str:
+        return "HalvingLR()"
+
+
+def training_callbacks(terms, patience: int | None, has_valid: bool, verbose: int = 0) -> list:
+    """Term logging, the halving schedule, and (with validation) early stopping on valid_loss."""
+    callbacks = term_scoring(terms)
+    schedule = LRScheduler(policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=HalvingLR())
+    callbacks.append(("lr_schedule", schedule))
+    if has_valid and patience:
+        sink = print if verbose else silent
+        stopping = EarlyStopping(monitor="valid_loss", patience=patience, load_best=True, sink=sink)
+        callbacks.append(("early_stopping", stopping))
+    return callbacks
+
+
+def check_levels(loss: TimeDistillLoss, horizon: int, feature_dim: int) -> None:
+    """Every active distillation level must be long enough for its pooling and spectrum."""
+    M = loss.n_scales
+    if not (loss.use_supervised or loss.pred_active or loss.feat_active):
+        raise ValueError(
+            "use_supervised=False leaves no training signal: pass teacher outputs with "
+            "alpha > 0 or beta > 0 (and use_scale or use_period), or set use_supervised=True."
+        )
+    if loss.pred_active and loss.use_scale and 2**M > horizon:
+        raise ValueError(
+            f"n_scales={M} pools the prediction {M} times: the horizon H={horizon} must be "
+            f">= 2**n_scales = {2**M} for prediction-level distillation (alpha={loss.alpha}). "
+            "Lower n_scales, or set alpha=0."
+        )
+    if loss.feat_active and loss.use_scale and 2**M > feature_dim:
+        raise ValueError(
+            f"n_scales={M} pools the student's feature {M} times: hidden_size={feature_dim} "
+            f"must be >= 2**n_scales = {2**M} for feature-level distillation "
+            f"(beta={loss.beta}). Lower n_scales, or set beta=0."
+        )
+    if loss.feat_active and loss.use_period and feature_dim < 2:
+        raise ValueError(
+            "feature-level distillation compares spectra over the hidden axis: hidden_size "
+            "must be >= 2 (or set beta=0 or use_period=False)."
+        )
+
+
+def _teacher_side(
+    teachers: Teachers, data, n_train: int, with_features: bool, device: str, verbose: int
+) -> tuple[TeacherOutputs | None, FrozenTeacher | None]:
+    """``(cached outputs for the training windows, None)`` or ``(None, per-batch teacher)``."""
+    given = teachers.given
+    if not teachers.modules:
+        return given, None
+    if len(teachers.modules) == 1 and given is None and teachers.weights == [1.0]:
+        adapter = teachers.modules[0]
+    else:
+        adapter = EnsembleAdapter(teachers.modules, teachers.weights)
+    dims = teachers.feature_dims[: len(teachers.modules)]
+    horizon, n_channels = data[0][1].shape
+    n_bytes = sum(
+        cache_nbytes(n_train, horizon, n_channels, d if with_features else None) for d in dims
+    )
+    if given is None and n_bytes > teachers.cache_mb * _MB:
+        if verbose:
+            print(
+                f"teacher cache would take {n_bytes / _MB:.0f} MB > teacher_cache_mb="
+                f"{teachers.cache_mb}: running the teacher per batch."
+            )
+        return None, FrozenTeacher(adapter)
+    # Under Accelerate the main process computes the cache and shares it.
+    cache = compute_on_main(
+        lambda: compute_teacher_outputs(
+            adapter, data, with_features=with_features, n_windows=n_train, device=device
+        )
+    )
+    if given is not None and given.pred is not None:
+        cache = TeacherOutputs(cache.pred + given.pred, cache.features)
+    return cache, None
+
+
+def fit_timedistill(
+    build_student: Callable[[], nn.Module],
+    data,
+    n_valid: int,
+    loss: dict,
+    settings: TrainSettings,
+    teachers: Teachers | None = None,
+) -> tuple[DistillNet, bool]:
+    """Train a student on windows with the TimeDistill objective; return ``(net, cached)``.
+
+    Parameters
+    ----------
+    build_student : callable
+        Builds the student (``forward_features(x) -> (pred, feature)``, ``feature_dim``);
+        called under the seed, first, so that its initial weights depend on the seed only.
+    data : SlidingWindowDataset or ArrayWindowDataset
+        Training windows first, then the ``n_valid`` validation windows.
+    n_valid : int
+        Number of trailing validation windows (0: none; no early stopping).
+    loss : dict
+        :class:`~skdistill.losses.timedistill.TimeDistillLoss` parameters (the weights as
+        used: 0 for a level without teacher outputs).
+    settings : TrainSettings
+    teachers : Teachers, optional
+        None, or no module and nothing given, trains the student alone.
+
+    Returns
+    -------
+    net : DistillNet
+        Fitted, slim (no optimiser state, no teacher); ``net.module_.student`` predicts.
+    cached : bool
+        Whether the teacher's outputs were cached (else it ran on every batch).
+    """
+    objective_loss = TimeDistillLoss(**loss)
+    n_train = len(data) - n_valid
+    with torch.random.fork_rng(devices=cuda_devices()):
+        torch.manual_seed(settings.seed)
+        student = build_student()
+        check_levels(objective_loss, data[0][1].shape[0], student.feature_dim)
+        feat_on = objective_loss.feat_active
+        dims = teachers.feature_dims if teachers is not None and feat_on else []
+        # Built only when used, so alpha = beta = 0 draws exactly the student's weights.
+        objective = TimeDistillObjective(
+            objective_loss, [FeatureRegressor(d, student.feature_dim) for d in dims]
+        )
+        cache, per_batch = None, None
+        if teachers is not None and (objective.needs_teacher_pred or feat_on):
+            cache, per_batch = _teacher_side(
+                teachers, data, n_train, feat_on, settings.device, settings.verbose
+            )
+        data.with_teacher(cache)
+        net = make_net(
+            DistillNet,
+            settings.device,
+            module=ForecastStudent(student),
+            criterion=objective,
+            teacher=per_batch,
+            optimizer=torch.optim.Adam,
+            # One fused kernel instead of a Python loop over parameter tensors.
+            optimizer__fused=settings.device.startswith(("cpu", "cuda")),
+            lr=float(settings.lr),
+            max_epochs=int(settings.max_epochs),
+            batch_size=int(settings.batch_size),
+            iterator_train__shuffle=True,
+            train_split=TailSplit(n_valid),
+            callbacks=training_callbacks(
+                objective.active_terms(), settings.patience, bool(n_valid), settings.verbose
+            ),
+            verbose=int(settings.verbose),
+        )
+        with warnings.catch_warnings():
+            # skorch warns that y=None with a Dataset; that is how windows are passed.
+            warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
+            net.fit(data, None)
+        net = finish_net(net)
+    # The teacher and its cache are not needed to predict; do not pickle them with the net.
+    net.teacher = None
+    data.with_teacher(None)
+    net.module_.eval()
+    return net, cache is not None
+
+
+@torch.no_grad()
+def predict_student(
+    net: DistillNet, windows: np.ndarray, mean: np.ndarray, scale: np.ndarray, batch: int = 1024
+) -> np.ndarray:
+    """Forecast windows ``(n, L, C)`` given in data units with the fitted student.
+
+    The windows are standardised with ``mean`` / ``scale``, run ``batch`` at a time (the
+    input never exists standardised in full), and the forecasts mapped back to data units:
+    ``(n, H, C)`` float64.
+    """
+    module = net.module_.student.eval()
+    out = []
+    for lo in range(0, len(windows), batch):
+        z = (windows[lo : lo + batch] - mean) / scale
+        out.append(module(torch.as_tensor(z, dtype=torch.float32, device=net.device)).cpu().numpy())
+    if not out:
+        return np.empty((0, module.horizon, len(np.atleast_1d(mean))))
+    return np.concatenate(out).astype(np.float64) * scale + mean
