@@ -57,7 +57,7 @@ def check_choice(value, name: str, choices, *, ignore_case: bool = False) -> str
             return lowered[value.lower()]
     elif value in choices:
         return value
-    raise ValueError(f"{name} must be one of {list(choices)}; got {value!r}.")
+    raise ValueError(f"Unknown {name} {value!r}: {name} must be one of {list(choices)}.")
 
 
 def check_validation_size(value, unit: str = "rows") -> None:

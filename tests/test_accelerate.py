@@ -32,7 +32,7 @@ def test_two_processes_share_one_history(two_process_run):
     assert sorted(ranks) == [0, 1] and ranks[0]["world"] == 2
     # Every term is averaged over the processes before it is recorded: identical histories,
     # so early stopping (valid_loss) would stop both processes at the same epoch.
-    for model in ("forecaster", "classifier"):
+    for model in ("forecaster", "classifier", "regressor"):
         a, b = ranks[0][model], ranks[1][model]
         for key in a:
             if key.startswith(("train_", "valid_")) and not key.endswith(("_best", "_count")):
@@ -48,11 +48,14 @@ def test_main_process_model_predicts_and_pickles(two_process_run):
     from sklearn.datasets import load_digits
 
     out, _ = two_process_run
-    forecaster, classifier = pickle.loads((out / "models.pkl").read_bytes())
+    forecaster, classifier, regressor = pickle.loads((out / "models.pkl").read_bytes())
     # An ordinary fitted estimator: the plain net class, on the CPU, no accelerator inside.
-    assert type(forecaster.net_).__name__ == "DistillationNet"
-    assert type(classifier.net_).__name__ == "ClassificationDistillNet"
-    assert forecaster.net_.device == "cpu" and not hasattr(forecaster.net_, "accelerator")
+    for model in (forecaster, classifier, regressor):
+        assert type(model.net_).__name__ == "DistillNet"
+        assert model.net_.device == "cpu" and not hasattr(model.net_, "accelerator")
+        # Slim: no optimiser moments travel with a fitted model.
+        assert not model.net_.optimizer_.state
+    assert regressor.predict(np.zeros((3, 48, 7))).shape == (3, 8, 7)
     pred = forecaster.predict(fh=range(1, 9))
     assert pred.shape == (8, 7) and np.isfinite(pred.to_numpy()).all()
     X, _ = load_digits(return_X_y=True)

@@ -260,3 +260,22 @@ def test_bad_inputs_raise_clear_errors(ett):
         reg.predict(X[:, :, 0])
     with pytest.raises(ValueError, match="X contains NaN"):
         reg.predict(bad)
+
+
+def test_fitted_regressor_is_as_slim_as_a_forecaster(ett):
+    """The regressor trains through the forecasters' entry point, so it gets their finish:
+    no optimiser moments, no LR-scheduler object, no teacher in the pickle."""
+    import pickle
+
+    X, Y, tp, tf = ett
+    reg = DistilledMLPRegressor(**TINY).fit(X, Y, teacher_predictions=tp, teacher_features=tf)
+    assert not reg.net_.optimizer_.state
+    assert reg.net_.teacher is None
+    schedulers = [cb for _, cb in reg.net_.callbacks_ if hasattr(cb, "lr_scheduler_")]
+    assert schedulers and all(cb.lr_scheduler_ is None for cb in schedulers)
+    blob = pickle.dumps(reg)
+    weights = sum(p.numel() for p in reg.net_.module_.parameters())
+    weights += sum(p.numel() for p in reg.net_.criterion_.parameters())
+    # float32 weights, plus the history and small objects: far from the 3x of Adam's moments.
+    assert len(blob) < 4 * weights * 1.5 + 200_000
+    np.testing.assert_array_equal(pickle.loads(blob).predict(X), reg.predict(X))

@@ -1,8 +1,9 @@
-"""Shared machinery of the distilling classifiers: inputs, teachers, taps, cache, training.
+"""Shared base of the distilling classifiers: inputs, teachers, fitted attributes.
 
-A subclass only builds its objective (``_make_objective``) from the tapped shapes. Everything
-else — checking X, resolving the teacher, discovering feature shapes with one dry forward,
-caching the teacher's outputs, the skorch net — is here, identical for SFKD and the baselines.
+A subclass only builds its objective (``_make_objective``) from the tapped shapes. ``fit``
+checks X, resolves the teacher with scikit-learn semantics (an unfitted one is cloned and
+fitted) and calls :func:`~skdistill.training.classification.fit_distilled_classifier`, which
+taps, caches the teacher's outputs and trains; identical for SFKD and the baselines.
 """
 
 from __future__ import annotations
@@ -12,24 +13,20 @@ import warnings
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
-from skorch.helper import SliceDict
 
 from skdistill._validation import check_float, check_int, cuda_devices, resolve_device, seed_from
-from skdistill.nn.vision.taps import channel_layernorm, discover_shapes
-from skdistill.nn.vision.zoo import ZOO_NAMES, build_model
-from skdistill.training.accelerate import compute_on_main, finish_net, make_net
+from skdistill.losses.base import DistillationObjective
+from skdistill.nn.vision import ZOO_NAMES, build_model
 from skdistill.training.classification import (
-    ClassificationDistillNet,
-    FeatureWarmup,
-    Objective,
-    StudentWithObjective,
-    term_scoring,
+    ImageTeacher,
+    ObjectiveContext,
+    fit_distilled_classifier,
 )
+from skdistill.training.net import TrainSettings
 
 _BATCH = 512
 
@@ -56,8 +53,35 @@ def _is_fitted(est) -> bool:
 class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
     """Base of :class:`SFKDClassifier` and the baseline distillers (not for direct use)."""
 
+    #: Parameters checked as finite floats >= 0 (loss weights) and > 0 (temperatures, widths).
+    _nonnegative_params: tuple[str, ...] = ()
+    _positive_params: tuple[str, ...] = ()
+
+    def _set_shared_params(
+        self,
+        teacher,
+        student,
+        input_shape,
+        max_epochs,
+        batch_size,
+        lr,
+        device,
+        random_state,
+        verbose,
+    ) -> None:
+        """Store the parameters every distiller has (called by each ``__init__``)."""
+        self.teacher = teacher
+        self.student = student
+        self.input_shape = input_shape
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
     # --- hooks ------------------------------------------------------------------------------
-    def _make_objective(self, ctx: dict) -> Objective:
+    def _make_objective(self, ctx: ObjectiveContext) -> DistillationObjective:
         raise NotImplementedError
 
     def _uses_features(self) -> bool:
@@ -73,6 +97,12 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         check_int(self.batch_size, "batch_size")
         check_float(self.lr, "lr", strict=True)
         check_int(self.verbose, "verbose", minimum=0)
+        for name in self._nonnegative_params:
+            check_float(getattr(self, name), name)
+        for name in self._positive_params:
+            check_float(getattr(self, name), name, strict=True)
+        if hasattr(self, "warmup_epochs"):
+            check_int(self.warmup_epochs, "warmup_epochs", minimum=0)
         if self.input_shape is not None:
             shape = tuple(self.input_shape)
             if len(shape) != 3 or any(not isinstance(d, int | np.integer) or d < 1 for d in shape):
@@ -170,91 +200,38 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             return "torch", teacher.module_
         return "proba", teacher
 
-    def _teacher_outputs(self, kind, teacher, X_raw, images, ctx) -> dict:
-        """Teacher logits (n, K) and, when features are used, its normalised map; cached once."""
-        n_classes = len(self.classes_)
-        if kind == "proba":
-            classes = getattr(teacher, "classes_", None)
-            if classes is None or not np.array_equal(np.asarray(classes), self.classes_):
-                raise ValueError(
-                    f"the teacher's classes {None if classes is None else list(classes)} differ "
-                    f"from y's {list(self.classes_)}; fit the teacher on the same labels."
-                )
-            proba = np.asarray(teacher.predict_proba(X_raw), dtype=np.float64)
-            return {"teacher_logits": np.log(np.clip(proba, 1e-12, None)).astype(np.float32)}
-        device = ctx["device"]
-        was_training = teacher.training
-        home = next(teacher.parameters(), torch.empty(0)).device
-        teacher.eval()
-        teacher.to(device)
-        try:
-            want_map = ctx["use_features"]
-            info = ctx.get("teacher_info") if want_map else None
-            logits = np.empty((len(images), n_classes), dtype=np.float32)
-            maps = None
-            from skdistill.nn.vision.taps import FeatureTap, to_canonical
-
-            tap = FeatureTap(teacher, info["layer"], detach=True) if want_map else None
-            try:
-                with torch.no_grad():
-                    for lo in range(0, len(images), _BATCH):
-                        xb = torch.as_tensor(images[lo : lo + _BATCH]).to(device)
-                        logits[lo : lo + len(xb)] = teacher(xb).float().cpu().numpy()
-                        if tap is not None:
-                            m = self._normalise_teacher_map(
-                                to_canonical(tap.output, **info["canonical_kwargs"]), ctx
-                            )
-                            if maps is None:
-                                maps = np.empty((len(images), *m.shape[1:]), dtype=np.float32)
-                            maps[lo : lo + len(xb)] = m.cpu().numpy()
-            finally:
-                if tap is not None:
-                    tap.remove()
-        finally:
-            teacher.train(was_training)
-            teacher.to(home)  # the user's module goes back where it was
-        if not np.isfinite(logits).all():
-            raise FloatingPointError("the teacher produced non-finite logits.")
-        if (logits >= 0).all() and np.allclose(logits.sum(axis=1), 1.0, atol=1e-4):
-            # A module ending in softmax (skorch's NLLLoss-style classifiers): its outputs are
-            # probabilities; their log is a valid logit vector (softmax is shift-invariant).
-            logits = np.log(np.clip(logits, 1e-12, None)).astype(np.float32)
-        out = {"teacher_logits": logits}
-        if maps is not None:
-            out["teacher_map"] = maps
-            self.feature_shapes_["teacher"] = {
-                "layer": info["layer"],
-                "raw": info["raw_shape"],
-                "canonical": info["canonical_shape"],
-                "aligned": tuple(maps.shape[1:]),
-            }
-        return out
-
-    def _check_teacher_logits(self, teacher, images: np.ndarray, device: str) -> None:
-        """One dry forward: the teacher must give one logit per class of y."""
-        was_training = teacher.training
-        home = next(teacher.parameters(), torch.empty(0)).device
-        try:
-            with torch.no_grad():
-                out = teacher.to(device).eval()(torch.as_tensor(images[:2]).to(device))
-        finally:
-            teacher.train(was_training)
-            teacher.to(home)
-        n_classes = len(self.classes_)
-        if out.ndim != 2 or out.shape[1] != n_classes:
+    def _proba_logits(self, teacher, X_raw) -> np.ndarray:
+        """Log-probabilities of a fitted classifier without a torch module, as its logits."""
+        classes = getattr(teacher, "classes_", None)
+        if classes is None or not np.array_equal(np.asarray(classes), self.classes_):
             raise ValueError(
-                f"the teacher outputs shape {tuple(out.shape)} for 2 samples; it must give "
-                f"(n, {n_classes}) logits, one per class of y ({list(self.classes_)})."
+                f"the teacher's classes {None if classes is None else list(classes)} differ "
+                f"from y's {list(self.classes_)}; fit the teacher on the same labels."
             )
+        proba = np.asarray(teacher.predict_proba(X_raw), dtype=np.float64)
+        return np.log(np.clip(proba, 1e-12, None)).astype(np.float32)
 
-    def _normalise_teacher_map(self, m: torch.Tensor, ctx: dict) -> torch.Tensor:
-        """Resize to the aligned grid and apply the parameter-free channel LayerNorm."""
-        if m.ndim == 4:
-            grid = ctx.get("teacher_grid") or tuple(m.shape[-2:])
-            if tuple(m.shape[-2:]) != tuple(grid):
-                m = F.interpolate(m, size=grid, mode="bilinear", align_corners=False)
-            return channel_layernorm(m) if m.shape[1] > 1 else F.layer_norm(m, m.shape[-2:])
-        return F.layer_norm(m, m.shape[-1:])  # (B, 1, D): normalise the vector
+    def _image_teacher(self, X_raw, y, images: np.ndarray) -> ImageTeacher:
+        """The resolved teacher; feature terms off (with a warning) when it has no maps."""
+        kind, teacher = self._resolve_teacher(X_raw, y, images)
+        use_features = self._uses_features()
+        if kind == "torch":
+            if self.teacher_ is None:
+                self.teacher_ = teacher
+            return ImageTeacher(
+                module=teacher,
+                layer=getattr(self, "teacher_layer", "auto"),
+                use_features=use_features,
+                grid=self._teacher_grid,
+            )
+        if use_features:
+            warnings.warn(
+                f"{type(teacher).__name__} exposes no feature maps: the feature terms "
+                "are off (logit distillation only). Pass a torch teacher for them.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return ImageTeacher(logits=lambda: self._proba_logits(teacher, X_raw))
 
     def _teacher_grid(self, teacher_canonical: tuple) -> tuple | None:
         """Grid the teacher map is resized to (subclasses align it to the wavelet levels)."""
@@ -284,88 +261,31 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         self.image_shape_ = tuple(images.shape[1:])
         self.feature_shapes_ = {}
         self.teacher_ = None
-        n_classes = len(self.classes_)
-
-        seed = seed_from(self.random_state)
+        settings = TrainSettings(
+            lr=self.lr,
+            max_epochs=self.max_epochs,
+            batch_size=self.batch_size,
+            device=device,
+            verbose=self.verbose,
+            warmup_epochs=getattr(self, "warmup_epochs", 0),
+        )
         with torch.random.fork_rng(devices=cuda_devices()):
-            torch.manual_seed(seed)
-            student = self._build_student(self.image_shape_, n_classes)
-            ctx = {"device": device, "n_classes": n_classes, "use_features": False}
-            cache: dict = {}
+            torch.manual_seed(seed_from(self.random_state))
+            student = self._build_student(self.image_shape_, len(self.classes_))
+            teacher = None
             if self.teacher is not None:
-                kind, teacher = self._resolve_teacher(X_raw, y, images)
-                if kind == "torch":
-                    self._check_teacher_logits(teacher, images, device)
-                    if self.teacher_ is None:
-                        self.teacher_ = teacher
-                use_features = self._uses_features()
-                if use_features and kind == "proba":
-                    warnings.warn(
-                        f"{type(teacher).__name__} exposes no feature maps: the feature terms "
-                        "are off (logit distillation only). Pass a torch teacher for them.",
-                        UserWarning,
-                        stacklevel=2,
-                    )
-                    use_features = False
-                ctx["use_features"] = use_features
-                if use_features:
-                    t_info = discover_shapes(
-                        teacher, self.teacher_layer, torch.as_tensor(images[:2]).to(device)
-                    )
-                    ctx["teacher_info"] = t_info
-                    ctx["teacher_canonical"] = t_info["canonical_shape"]
-                    ctx["teacher_grid"] = self._teacher_grid(t_info["canonical_shape"])
-
-                # Under Accelerate the main process computes the cache (and records the
-                # teacher's tapped shapes) and shares both.
-                def teacher_side():
-                    out = self._teacher_outputs(kind, teacher, X_raw, images, ctx)
-                    return out, self.feature_shapes_.get("teacher")
-
-                cache, shapes = compute_on_main(teacher_side)
-                if shapes is not None:
-                    self.feature_shapes_["teacher"] = shapes
-                ctx["teacher_kind"] = kind
-            tap_student = self.teacher is not None and (
-                ctx["use_features"] or self._uses_student_feature()
+                teacher = self._image_teacher(X_raw, y, images)
+            net, self.feature_shapes_ = fit_distilled_classifier(
+                student,
+                images,
+                y_enc,
+                self._make_objective,
+                classes=self.classes_,
+                settings=settings,
+                teacher=teacher,
+                student_layer=getattr(self, "student_layer", "auto"),
+                tap_student=self._uses_student_feature(),
             )
-            if tap_student:
-                s_info = discover_shapes(student, self.student_layer, torch.as_tensor(images[:2]))
-                ctx["student_canonical"] = ctx["student_shape"] = s_info["canonical_shape"]
-                if ctx["use_features"]:
-                    ctx["teacher_aligned"] = self.feature_shapes_["teacher"]["aligned"]
-                self.feature_shapes_["student"] = {
-                    "layer": s_info["layer"],
-                    "raw": s_info["raw_shape"],
-                    "canonical": s_info["canonical_shape"],
-                }
-                layer, kwargs = s_info["layer"], s_info["canonical_kwargs"]
-            else:
-                layer, kwargs = None, {}
-            objective = self._make_objective(ctx) if self.teacher is not None else Objective()
-            module = StudentWithObjective(student, objective, layer, kwargs)
-            data = SliceDict(x=images, **cache) if cache else images
-            net = make_net(
-                ClassificationDistillNet,
-                device,
-                module=module,
-                criterion=torch.nn.CrossEntropyLoss,
-                optimizer=torch.optim.Adam,
-                optimizer__fused=device.startswith(("cpu", "cuda")),
-                lr=float(self.lr),
-                max_epochs=int(self.max_epochs),
-                batch_size=int(self.batch_size),
-                iterator_train__shuffle=True,
-                train_split=None,
-                callbacks=[
-                    *term_scoring(objective.active_terms()),
-                    ("feature_warmup", FeatureWarmup(getattr(self, "warmup_epochs", 0))),
-                ],
-                predict_nonlinearity=None,
-                verbose=int(self.verbose),
-            )
-            net.fit(data, y_enc.astype(np.int64))
-            net = finish_net(net)
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = len(net.history)
@@ -414,8 +334,6 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         pathlib.Path
             The written file.
         """
-        import copy
-
         from skdistill.export import FlatImages, export_module_onnx
 
         check_is_fitted(self, "net_")

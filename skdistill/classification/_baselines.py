@@ -6,32 +6,12 @@ Each takes the same teacher forms, students, inputs and training parameters as
 
 from __future__ import annotations
 
-from skdistill._validation import check_float, check_int
 from skdistill.classification._base import BaseDistillClassifier
-from skdistill.training.classification import (
-    DKDObjective,
-    FitNetObjective,
-    KDObjective,
-    OFAObjective,
-    make_projector,
-)
+from skdistill.losses.kd import DKDObjective, FitNetObjective, KDObjective, OFAObjective
+from skdistill.training.classification import make_projector, ofa_branch
 
 
-class _Common(BaseDistillClassifier):
-    def _set_common(self, teacher, student, input_shape, max_epochs, batch_size, lr, device,
-                    random_state, verbose) -> None:
-        self.teacher = teacher
-        self.student = student
-        self.input_shape = input_shape
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-
-
-class KDClassifier(_Common):
+class KDClassifier(BaseDistillClassifier):
     """Hinton knowledge distillation: ``CE + alpha * T^2 * KL(p_t || p_s)``.
 
     Parameters
@@ -53,24 +33,34 @@ class KDClassifier(_Common):
     True
     """
 
-    def __init__(self, teacher=None, student="cnn", input_shape=None, alpha: float = 1.0,
-                 temperature: float = 4.0, max_epochs: int = 10, batch_size: int = 128,
-                 lr: float = 1e-3, device: str = "cpu", random_state=None, verbose: int = 0):
-        self._set_common(teacher, student, input_shape, max_epochs, batch_size, lr, device,
-                         random_state, verbose)
+    _nonnegative_params = ("alpha",)
+    _positive_params = ("temperature",)
+
+    def __init__(
+        self,
+        teacher=None,
+        student="cnn",
+        input_shape=None,
+        alpha: float = 1.0,
+        temperature: float = 4.0,
+        max_epochs: int = 10,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        device: str = "cpu",
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self._set_shared_params(
+            teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        )
         self.alpha = alpha
         self.temperature = temperature
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_float(self.alpha, "alpha")
-        check_float(self.temperature, "temperature", strict=True)
 
     def _make_objective(self, ctx):
         return KDObjective(self.alpha, self.temperature)
 
 
-class DKDClassifier(_Common):
+class DKDClassifier(BaseDistillClassifier):
     """Decoupled KD (Zhao et al., 2022): target-class and non-target-class KL, weighted apart.
 
     Parameters
@@ -90,27 +80,36 @@ class DKDClassifier(_Common):
     8.0
     """
 
-    def __init__(self, teacher=None, student="cnn", input_shape=None, alpha: float = 1.0,
-                 beta: float = 8.0, temperature: float = 4.0, max_epochs: int = 10,
-                 batch_size: int = 128, lr: float = 1e-3, device: str = "cpu",
-                 random_state=None, verbose: int = 0):
-        self._set_common(teacher, student, input_shape, max_epochs, batch_size, lr, device,
-                         random_state, verbose)
+    _nonnegative_params = ("alpha", "beta")
+    _positive_params = ("temperature",)
+
+    def __init__(
+        self,
+        teacher=None,
+        student="cnn",
+        input_shape=None,
+        alpha: float = 1.0,
+        beta: float = 8.0,
+        temperature: float = 4.0,
+        max_epochs: int = 10,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        device: str = "cpu",
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self._set_shared_params(
+            teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        )
         self.alpha = alpha
         self.beta = beta
         self.temperature = temperature
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_float(self.alpha, "alpha")
-        check_float(self.beta, "beta")
-        check_float(self.temperature, "temperature", strict=True)
 
     def _make_objective(self, ctx):
         return DKDObjective(self.alpha, self.beta, self.temperature)
 
 
-class FitNetClassifier(_Common):
+class FitNetClassifier(BaseDistillClassifier):
     """FitNet hints: ``CE + beta * ||r(F_s) - F_t||^2`` with r = resize + 1x1 conv + BatchNorm.
 
     The teacher map is channel-normalised (as for SFKD). Known to struggle across
@@ -135,13 +134,30 @@ class FitNetClassifier(_Common):
     1.0
     """
 
-    def __init__(self, teacher=None, student="cnn", input_shape=None, beta: float = 1.0,
-                 alpha: float = 0.0, temperature: float = 4.0, teacher_layer: str = "auto",
-                 student_layer: str = "auto", warmup_epochs: int = 0, max_epochs: int = 10,
-                 batch_size: int = 128, lr: float = 1e-3, device: str = "cpu",
-                 random_state=None, verbose: int = 0):
-        self._set_common(teacher, student, input_shape, max_epochs, batch_size, lr, device,
-                         random_state, verbose)
+    _nonnegative_params = ("alpha", "beta")
+    _positive_params = ("temperature",)
+
+    def __init__(
+        self,
+        teacher=None,
+        student="cnn",
+        input_shape=None,
+        beta: float = 1.0,
+        alpha: float = 0.0,
+        temperature: float = 4.0,
+        teacher_layer: str = "auto",
+        student_layer: str = "auto",
+        warmup_epochs: int = 0,
+        max_epochs: int = 10,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        device: str = "cpu",
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self._set_shared_params(
+            teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        )
         self.beta = beta
         self.alpha = alpha
         self.temperature = temperature
@@ -149,24 +165,17 @@ class FitNetClassifier(_Common):
         self.student_layer = student_layer
         self.warmup_epochs = warmup_epochs
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_float(self.alpha, "alpha")
-        check_float(self.beta, "beta")
-        check_float(self.temperature, "temperature", strict=True)
-        check_int(self.warmup_epochs, "warmup_epochs", minimum=0)
-
     def _uses_features(self) -> bool:
         return self.beta > 0
 
     def _make_objective(self, ctx):
-        if not ctx["use_features"]:
+        if not ctx.use_features:
             return KDObjective(self.alpha, self.temperature)
-        projector = make_projector(ctx["student_canonical"], ctx["teacher_aligned"])
+        projector = make_projector(ctx.student_shape, ctx.teacher_shape)
         return FitNetObjective(projector, self.beta, self.alpha, self.temperature)
 
 
-class OFAClassifier(_Common):
+class OFAClassifier(BaseDistillClassifier):
     """OFA-KD (Hao et al., NeurIPS 2023): distil in logit space at the tapped student stage.
 
     A branch (pool, LayerNorm, Linear) maps the student's tapped feature to logits; the branch
@@ -193,26 +202,36 @@ class OFAClassifier(_Common):
 
     teacher_layer = "auto"  # OFA needs no teacher feature map
 
-    def __init__(self, teacher=None, student="cnn", input_shape=None, alpha: float = 1.0,
-                 eps: float = 1.0, temperature: float = 1.0, student_layer: str = "auto",
-                 max_epochs: int = 10, batch_size: int = 128, lr: float = 1e-3,
-                 device: str = "cpu", random_state=None, verbose: int = 0):
-        self._set_common(teacher, student, input_shape, max_epochs, batch_size, lr, device,
-                         random_state, verbose)
+    _nonnegative_params = ("alpha",)
+    _positive_params = ("eps", "temperature")
+
+    def __init__(
+        self,
+        teacher=None,
+        student="cnn",
+        input_shape=None,
+        alpha: float = 1.0,
+        eps: float = 1.0,
+        temperature: float = 1.0,
+        student_layer: str = "auto",
+        max_epochs: int = 10,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        device: str = "cpu",
+        random_state=None,
+        verbose: int = 0,
+    ):
+        self._set_shared_params(
+            teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        )
         self.alpha = alpha
         self.eps = eps
         self.temperature = temperature
         self.student_layer = student_layer
 
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_float(self.alpha, "alpha")
-        check_float(self.eps, "eps", strict=True)
-        check_float(self.temperature, "temperature", strict=True)
-
     def _uses_student_feature(self) -> bool:
         return True
 
     def _make_objective(self, ctx):
-        return OFAObjective(ctx["student_shape"], ctx["n_classes"], self.alpha, self.eps,
-                            self.temperature)
+        branch = ofa_branch(ctx.student_shape, ctx.n_classes)
+        return OFAObjective(branch, self.alpha, self.eps, self.temperature)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from skdistill._validation import check_choice, check_float, check_int
+from skdistill._validation import check_choice, check_int
 from skdistill.classification._base import BaseDistillClassifier
-from skdistill.losses.sfkd import SFKDLoss
-from skdistill.nn.vision.taps import aligned_grid
-from skdistill.training.classification import SFKDObjective, make_projector
+from skdistill.losses.sfkd import SFKDObjective
+from skdistill.nn.vision import aligned_grid
+from skdistill.training.classification import ObjectiveContext, sfkd_objective
 
 
 class SFKDClassifier(BaseDistillClassifier):
@@ -78,8 +78,9 @@ class SFKDClassifier(BaseDistillClassifier):
     ----------
     classes_ : ndarray
     n_features_in_ : int
-    net_ : skorch.NeuralNet
-        ``net_.module_.student`` is the fitted student.
+    net_ : skdistill.training.net.DistillNet
+        ``net_.module_.student`` is the fitted student; ``net_.criterion_`` the objective with
+        the train-only parts (projector, DS2S).
     history_ : skorch.History
         Per epoch ``train_loss`` and each term (``train_ce``, ``train_kd``, ``train_wave``,
         ``train_freq``).
@@ -108,6 +109,9 @@ class SFKDClassifier(BaseDistillClassifier):
     ((32, 4, 4), 'norm')
     """
 
+    _nonnegative_params = ("alpha", "beta", "gamma")
+    _positive_params = ("temperature", "gffl_sigma")
+
     def __init__(
         self,
         teacher=None,
@@ -134,9 +138,9 @@ class SFKDClassifier(BaseDistillClassifier):
         random_state=None,
         verbose: int = 0,
     ) -> None:
-        self.teacher = teacher
-        self.student = student
-        self.input_shape = input_shape
+        self._set_shared_params(
+            teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        )
         self.alpha = alpha
         self.beta = beta
         self.gamma = gamma
@@ -151,21 +155,10 @@ class SFKDClassifier(BaseDistillClassifier):
         self.gffl_mode = gffl_mode
         self.gffl_highpass = gffl_highpass
         self.warmup_epochs = warmup_epochs
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
 
     def _check_params(self) -> None:
         super()._check_params()
-        for name in ("alpha", "beta", "gamma"):
-            check_float(getattr(self, name), name)
-        check_float(self.temperature, "temperature", strict=True)
-        check_float(self.gffl_sigma, "gffl_sigma", strict=True)
         check_int(self.levels, "levels")
-        check_int(self.warmup_epochs, "warmup_epochs", minimum=0)
         check_choice(self.ds2s, "ds2s", ("full", "light", "none"))
         check_choice(self.feature_loss, "feature_loss", ("gffl", "mse", "infonce"))
         check_choice(self.gffl_mode, "gffl_mode", ("amplitude", "complex"))
@@ -190,21 +183,21 @@ class SFKDClassifier(BaseDistillClassifier):
             )
         return aligned_grid((h, w), self.levels)
 
-    def _make_objective(self, ctx: dict) -> SFKDObjective:
+    def _make_objective(self, ctx: ObjectiveContext) -> SFKDObjective:
         alpha = float(self.alpha)
-        beta, gamma = (float(self.beta), float(self.gamma)) if ctx["use_features"] else (0.0, 0.0)
+        beta, gamma = (float(self.beta), float(self.gamma)) if ctx.use_features else (0.0, 0.0)
         self.alpha_, self.beta_, self.gamma_ = alpha, beta, gamma
-        if ctx["use_features"]:
-            aligned = ctx["teacher_aligned"]
-            projector = make_projector(ctx["student_canonical"], aligned)
-            channels, grid = aligned[0], aligned[1:]
-        else:
-            projector, channels, grid = None, 1, (2**self.levels,) * 2
-        loss = SFKDLoss(
-            channels, tuple(grid), alpha=alpha, beta=beta, gamma=gamma,
-            temperature=float(self.temperature), wavelet=self.wavelet, levels=int(self.levels),
-            ds2s=self.ds2s if ctx["use_features"] else "none", gffl_sigma=float(self.gffl_sigma),
-            gffl_mode=self.gffl_mode, gffl_highpass=bool(self.gffl_highpass),
+        return sfkd_objective(
+            ctx,
+            levels=int(self.levels),
+            ds2s=self.ds2s,
+            alpha=alpha,
+            beta=beta,
+            gamma=gamma,
+            temperature=float(self.temperature),
+            wavelet=self.wavelet,
+            gffl_sigma=float(self.gffl_sigma),
+            gffl_mode=self.gffl_mode,
+            gffl_highpass=bool(self.gffl_highpass),
             feature_loss=self.feature_loss,
         )
-        return SFKDObjective(projector, loss)

@@ -14,7 +14,7 @@ import shutil
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -196,15 +196,7 @@ def describe(specs: Iterable[tuple[str, FileSpec]], data_home=None) -> list[dict
         elif spec.url is not None and spec.sha256 is not None:
             rows.append({"name": name, "status": "downloadable", "path": spec.url})
         else:
-            rows.append({"name": name, "status": "missing", "path": ", ".join(spec.candidate_names())})
+            rows.append(
+                {"name": name, "status": "missing", "path": ", ".join(spec.candidate_names())}
+            )
     return rows
-
-
-def check_choice(name: str, choices: Sequence[str], param: str) -> str:
-    """Case-insensitive lookup of ``name`` in ``choices``; a clear ValueError otherwise."""
-    if not isinstance(name, str):
-        raise TypeError(f"{param} must be a string, one of {list(choices)}; got {type(name).__name__}.")
-    lowered = {c.lower(): c for c in choices}
-    if name.lower() not in lowered:
-        raise ValueError(f"Unknown {param} {name!r}; choose one of {list(choices)}.")
-    return lowered[name.lower()]

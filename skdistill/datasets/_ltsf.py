@@ -9,7 +9,9 @@ import re
 import numpy as np
 import pandas as pd
 
-from ._base import FileSpec, check_choice, describe, read_bytes, resolve, verify
+from skdistill._validation import check_choice
+
+from ._base import FileSpec, describe, read_bytes, resolve, verify
 
 _ETT_URL = "https://raw.githubusercontent.com/zhouhaoyi/ETDataset/main/ETT-small/{}.csv"
 _SUBDIRS = ("ltsf",)
@@ -83,7 +85,7 @@ def load_ltsf(
     >>> list(df.columns)[-1]
     'OT'
     """
-    key = check_choice(name, LTSF_NAMES, "name")
+    key = check_choice(name, "name", LTSF_NAMES, ignore_case=True)
     spec = LTSF_FILES[key]
     path = resolve(f"LTSF dataset {key!r}", spec, data_home, download_if_missing=download)
     content = read_bytes(path)
@@ -158,8 +160,10 @@ def ltsf_split(name: str, n_rows: int, window_length: int) -> tuple[slice, slice
             f"window_length={window_length} must be smaller than the {train_end} training rows of "
             f"{name} with n_rows={n_rows}."
         )
-    return slice(0, train_end), slice(train_end - window_length, val_end), slice(
-        val_end - window_length, test_end
+    return (
+        slice(0, train_end),
+        slice(train_end - window_length, val_end),
+        slice(val_end - window_length, test_end),
     )
 
 

@@ -7,7 +7,9 @@ import os
 
 import numpy as np
 
-from ._base import FileSpec, check_choice, describe, read_bytes, resolve, verify
+from skdistill._validation import check_choice
+
+from ._base import FileSpec, describe, read_bytes, resolve, verify
 
 _FMNIST_URL = "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{}.gz"
 _FMNIST_SUBDIRS = ("fashion_mnist", "vision/fashion_mnist")
@@ -20,10 +22,12 @@ def _fmnist(stem: str, sha256: str) -> FileSpec:
 # sha256 of the uncompressed idx files (the official md5s are published for the .gz).
 FASHION_MNIST_FILES: dict[str, FileSpec] = {
     "train-images": _fmnist(
-        "train-images-idx3-ubyte", "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888"
+        "train-images-idx3-ubyte",
+        "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
     ),
     "train-labels": _fmnist(
-        "train-labels-idx1-ubyte", "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9"
+        "train-labels-idx1-ubyte",
+        "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
     ),
     "t10k-images": _fmnist(
         "t10k-images-idx3-ubyte", "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b"
@@ -110,12 +114,14 @@ def load_fashion_mnist(
     >>> X.shape, y.shape  # doctest: +SKIP
     ((10000, 1, 28, 28), (10000,))
     """
-    split = check_choice(split, ("train", "test"), "split")
+    split = check_choice(split, "split", ("train", "test"), ignore_case=True)
     prefix = "train" if split == "train" else "t10k"
     arrays = []
     for kind in ("images", "labels"):
         spec = FASHION_MNIST_FILES[f"{prefix}-{kind}"]
-        path = resolve(f"Fashion-MNIST {split} {kind}", spec, data_home, download_if_missing=download)
+        path = resolve(
+            f"Fashion-MNIST {split} {kind}", spec, data_home, download_if_missing=download
+        )
         content = read_bytes(path)
         if verify_checksum:
             verify(content, spec, path)
@@ -168,7 +174,9 @@ def load_cifar10_subset(
         with np.load(io.BytesIO(content)) as npz:
             images, labels = npz["images"], npz["labels"]
     except (KeyError, ValueError, OSError) as exc:
-        raise ValueError(f"{path} is not the expected npz with 'images' and 'labels': {exc}") from exc
+        raise ValueError(
+            f"{path} is not the expected npz with 'images' and 'labels': {exc}"
+        ) from exc
     if images.ndim != 4 or images.shape[1:] != (32, 32, 3) or len(images) != len(labels):
         raise ValueError(f"{path}: unexpected arrays images {images.shape}, labels {labels.shape}.")
     X = images.astype(np.float32).transpose(0, 3, 1, 2) / 255.0
@@ -177,8 +185,6 @@ def load_cifar10_subset(
 
 def vision_status(data_home=None) -> list[dict]:
     """Where each image file is found (used by ``skdistill data``)."""
-    rows = describe(
-        [(f"FashionMNIST/{k}", s) for k, s in FASHION_MNIST_FILES.items()], data_home
-    )
+    rows = describe([(f"FashionMNIST/{k}", s) for k, s in FASHION_MNIST_FILES.items()], data_home)
     rows += describe([("CIFAR10-subset", CIFAR10_SUBSET)], data_home)
     return rows

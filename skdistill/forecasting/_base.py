@@ -18,10 +18,10 @@ from skdistill._validation import (
     seed_from,
     store_params,
 )
+from skdistill.training.net import TrainSettings
 from skdistill.training.teacher import TeacherAdapter
 from skdistill.training.timedistill import (
     Teachers,
-    TrainSettings,
     fit_timedistill,
     predict_student,
 )

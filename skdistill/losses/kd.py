@@ -30,43 +30,46 @@ Distillation", NeurIPS 2023)
 
 FitNet (Romero et al., 2015)
     ``L_FitNet = MSE(r(F_s), F_t)``; the regressor ``r`` belongs to the caller, this is the MSE.
+
+Objectives
+    Each method's total for an image classifier, as a
+    :class:`~skdistill.losses.base.DistillationObjective` (``z_s`` = ``student_pred``, ``z_t`` =
+    ``teacher.pred``, ``F_t`` = ``teacher.features[0]``, ``CE`` the cross-entropy with ``y``,
+    also every objective's validation loss):
+
+    - :class:`CrossEntropyObjective`: ``CE`` (the student alone);
+    - :class:`KDObjective`: ``CE + alpha * L_KD``;
+    - :class:`DKDObjective`: ``CE + L_DKD``;
+    - :class:`FitNetObjective`: ``CE + s * beta * L_FitNet(r(F_s), F_t) [+ alpha * L_KD]``;
+    - :class:`OFAObjective`: ``CE + alpha * (L_OFA(z_s) + L_OFA(b(F_s)))``.
+
+    ``s`` is the feature warm-up factor ``feature_weight_scale``. The trainable parts (FitNet's
+    regressor ``r``, OFA's branch ``b``) are built by the training layer and handed in.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
-
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
-__all__ = ["dkd_loss", "fitnet_loss", "kd_loss", "ofa_loss"]
+from skdistill.losses._checks import check_number
+from skdistill.losses.base import DistillationObjective
+
+__all__ = [
+    "CrossEntropyObjective",
+    "DKDObjective",
+    "FitNetObjective",
+    "KDObjective",
+    "OFAObjective",
+    "dkd_loss",
+    "fitnet_loss",
+    "kd_loss",
+    "ofa_loss",
+]
 
 
 # --------------------------------------------------------------------------- validation helpers
-def _check_positive(value: float, name: str) -> float:
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
-
-
-def _check_weight(value: float, name: str) -> float:
-    if (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value < 0
-    ):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
 def _check_logits(student_logits: Tensor, teacher_logits: Tensor) -> None:
     for name, z in (("student_logits", student_logits), ("teacher_logits", teacher_logits)):
         if not isinstance(z, Tensor) or z.ndim != 2 or not z.is_floating_point():
@@ -127,7 +130,7 @@ def kd_loss(student_logits: Tensor, teacher_logits: Tensor, temperature: float =
     1.7751
     """
     _check_logits(student_logits, teacher_logits)
-    t = _check_positive(temperature, "temperature")
+    t = check_number(temperature, "temperature", positive=True)
     log_ps = F.log_softmax(student_logits / t, dim=-1)
     log_pt = F.log_softmax(teacher_logits / t, dim=-1)
     kl = (log_pt.exp() * (log_pt - log_ps)).sum(dim=-1)
@@ -186,9 +189,9 @@ def dkd_loss(
     _check_target(target, student_logits)
     if student_logits.shape[1] < 2:
         raise ValueError("dkd_loss needs at least 2 classes")
-    a = _check_weight(alpha, "alpha")
-    b = _check_weight(beta, "beta")
-    t = _check_positive(temperature, "temperature")
+    a = check_number(alpha, "alpha", positive=False)
+    b = check_number(beta, "beta", positive=False)
+    t = check_number(temperature, "temperature", positive=True)
     mask = F.one_hot(target.long(), student_logits.shape[1]).bool()
     log_bs, log_hat_s = _binary_log_probs(student_logits / t, mask)
     log_bt, log_hat_t = _binary_log_probs(teacher_logits / t, mask)
@@ -232,8 +235,8 @@ def ofa_loss(
     """
     _check_logits(student_logits, teacher_logits)
     _check_target(target, student_logits)
-    e = _check_positive(eps, "eps")
-    t = _check_positive(temperature, "temperature")
+    e = check_number(eps, "eps", positive=True)
+    t = check_number(temperature, "temperature", positive=True)
     m = F.one_hot(target.long(), student_logits.shape[1]).to(student_logits.dtype)
     log_ps = F.log_softmax(student_logits / t, dim=-1)
     pt = F.softmax(teacher_logits / t, dim=-1)
@@ -271,3 +274,143 @@ def fitnet_loss(student_feat: Tensor, teacher_feat: Tensor) -> Tensor:
             f"{tuple(teacher_feat.shape)}"
         )
     return F.mse_loss(student_feat, teacher_feat)
+
+
+# --------------------------------------------------------------------------- objectives
+class CrossEntropyObjective(DistillationObjective):
+    """The student alone, ``CE(y, z_s)``; the base of the image objectives.
+
+    A subclass adds its terms in :meth:`distillation_terms`; :meth:`forward` adds their weighted
+    parts to the cross-entropy in order. The cross-entropy is every image objective's
+    :meth:`validation_loss`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdistill.losses.base import TeacherOutputs
+    >>> z, y = torch.zeros(2, 4), torch.tensor([0, 3])
+    >>> out = CrossEntropyObjective()(z, y, None, TeacherOutputs())
+    >>> sorted(out), round(out["loss"].item(), 4)  # log 4
+    (['ce', 'loss'], 1.3863)
+    """
+
+    def active_terms(self) -> tuple[str, ...]:
+        return ("ce",)
+
+    def validation_loss(self, student_pred: Tensor, target: Tensor) -> Tensor:
+        return F.cross_entropy(student_pred, target)
+
+    def distillation_terms(
+        self, student_pred: Tensor, target: Tensor, student_feat: Tensor | None, teacher
+    ) -> tuple[dict[str, Tensor], list[Tensor]]:
+        """The unweighted terms besides ``"ce"``, and the weighted parts of the total."""
+        return {}, []
+
+    def forward(self, student_pred, target, student_feat, teacher) -> dict[str, Tensor]:
+        ce = F.cross_entropy(student_pred, target)
+        terms, parts = self.distillation_terms(student_pred, target, student_feat, teacher)
+        total = ce
+        for part in parts:
+            total = total + part
+        return {"loss": total, "ce": ce, **terms}
+
+
+class KDObjective(CrossEntropyObjective):
+    """Hinton KD: ``CE + alpha * T^2 KL(p_t || p_s)`` (see :func:`kd_loss`)."""
+
+    needs_teacher_pred = True
+
+    def __init__(self, alpha: float = 1.0, temperature: float = 4.0) -> None:
+        super().__init__()
+        self.alpha, self.temperature = float(alpha), float(temperature)
+
+    def active_terms(self) -> tuple[str, ...]:
+        return ("ce", "kd")
+
+    def distillation_terms(self, student_pred, target, student_feat, teacher):
+        kd = kd_loss(student_pred, teacher.pred, self.temperature)
+        return {"kd": kd}, [self.alpha * kd]
+
+
+class DKDObjective(CrossEntropyObjective):
+    """Decoupled KD: ``CE + DKD(alpha, beta, T)`` (see :func:`dkd_loss`)."""
+
+    needs_teacher_pred = True
+
+    def __init__(self, alpha: float = 1.0, beta: float = 8.0, temperature: float = 4.0) -> None:
+        super().__init__()
+        self.alpha, self.beta, self.temperature = float(alpha), float(beta), float(temperature)
+
+    def active_terms(self) -> tuple[str, ...]:
+        return ("ce", "dkd")
+
+    def distillation_terms(self, student_pred, target, student_feat, teacher):
+        dkd = dkd_loss(student_pred, teacher.pred, target, self.alpha, self.beta, self.temperature)
+        return {"dkd": dkd}, [dkd]
+
+
+class FitNetObjective(CrossEntropyObjective):
+    """FitNet hint: ``CE + s * beta * ||r(F_s) - F_t||^2`` (+ ``alpha`` logit KD when > 0).
+
+    Parameters
+    ----------
+    projector : nn.Module
+        The regressor ``r`` onto the teacher map's shape (trained, dropped after training).
+    beta : float, default=1.0
+    alpha : float, default=0.0
+    temperature : float, default=4.0
+    """
+
+    needs_features = True
+
+    def __init__(
+        self, projector: nn.Module, beta: float = 1.0, alpha: float = 0.0, temperature: float = 4.0
+    ) -> None:
+        super().__init__()
+        self.projector = projector
+        self.beta, self.alpha, self.temperature = float(beta), float(alpha), float(temperature)
+        self.needs_teacher_pred = self.alpha > 0
+
+    def active_terms(self) -> tuple[str, ...]:
+        return ("ce", "hint", "kd") if self.alpha > 0 else ("ce", "hint")
+
+    def distillation_terms(self, student_pred, target, student_feat, teacher):
+        hint = fitnet_loss(self.projector(student_feat), teacher.features[0])
+        terms, parts = {"hint": hint}, [self.beta * self.feature_weight_scale * hint]
+        if self.alpha > 0:
+            terms["kd"] = kd_loss(student_pred, teacher.pred, self.temperature)
+            parts.append(self.alpha * terms["kd"])
+        return terms, parts
+
+
+class OFAObjective(CrossEntropyObjective):
+    """OFA-KD: the final head and a branch on the tapped student stage, both distilled in logit
+    space with :func:`ofa_loss`: ``CE + alpha * (L_OFA(z_s) + L_OFA(branch(F_s)))``.
+
+    Parameters
+    ----------
+    branch : nn.Module
+        Maps the tapped student feature to logits (trained, dropped after training).
+    alpha : float, default=1.0
+    eps : float, default=1.0
+    temperature : float, default=1.0
+    """
+
+    needs_teacher_pred = True
+    needs_features = True
+
+    def __init__(
+        self, branch: nn.Module, alpha: float = 1.0, eps: float = 1.0, temperature: float = 1.0
+    ) -> None:
+        super().__init__()
+        self.branch = branch
+        self.alpha, self.eps, self.temperature = float(alpha), float(eps), float(temperature)
+
+    def active_terms(self) -> tuple[str, ...]:
+        return ("ce", "ofa", "ofa_branch")
+
+    def distillation_terms(self, student_pred, target, student_feat, teacher):
+        t, eps = self.temperature, self.eps
+        ofa = ofa_loss(student_pred, teacher.pred, target, eps, t)
+        branch = ofa_loss(self.branch(student_feat), teacher.pred, target, eps, t)
+        return {"ofa": ofa, "ofa_branch": branch}, [self.alpha * (ofa + branch)]

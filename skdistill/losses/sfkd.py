@@ -1,10 +1,10 @@
-r"""SFKD losses: multi-level wavelet sub-bands, DS2S refinement, GFFL and the total objective.
+r"""SFKD: the wavelet loss, GFFL and the objective, as a reader holds them against the paper.
 
-Implements the building blocks of Wang & Wang, "SFKD: Spatial-Frequency Joint-Aware Heterogeneous
-Knowledge Distillation via Multi-Level Wavelet Spectral Interaction" (arXiv 2607.01906, 2026).
-No reference code and no equations of the paper were available: what the paper states is marked
-**[paper]**, the concrete design chosen here where it is silent is marked **[ours]** (see
-``specs/sfkd.md``). Pure torch (plus the filter tables of PyWavelets): no scikit-learn, skorch or
+Wang & Wang, "SFKD: Spatial-Frequency Joint-Aware Heterogeneous Knowledge Distillation via
+Multi-Level Wavelet Spectral Interaction" (arXiv 2607.01906, 2026). No reference code and no
+equations of the paper were available: what the paper states is marked **[paper]**, the concrete
+design chosen here where it is silent is marked **[ours]** (see ``specs/sfkd.md``); every [ours]
+choice is a constructor parameter of :class:`SFKDLoss`. Pure torch: no scikit-learn, skorch or
 sktime here.
 
 Notation
@@ -14,67 +14,17 @@ Notation
 shape), ``z_s, z_t`` (B, K) the logits, ``y`` the labels. ``MSE`` is the element mean of the
 squared difference.
 
-1. Multi-level DWT [paper: a multi-level DWT splits the maps into sub-bands; ours: the details]
------------------------------------------------------------------------------------------------
-Defaults [ours]: ``haar``, ``L = 2``, periodization boundary. For a wavelet with analysis filters
-``h = dec_lo, g = dec_hi`` and synthesis filters ``h~ = rec_lo, g~ = rec_hi`` (even length ``F``,
-from ``pywt.Wavelet``) and a signal ``x`` of even length ``N``, one periodized analysis step is::
+1. Multi-level DWT [paper] -- :mod:`skdistill.losses.wavelets`
+---------------------------------------------------------------
+``DWT`` = :func:`~skdistill.losses.wavelets.wavelet_subbands` (periodized, PyWavelets' filters and
+band order ``[LL_L, (H_L, V_L, D_L), ..., (H_1, V_1, D_1)]``), ``IDWT`` its inverse.
 
-    a[k] = sum_j h[j] x[(2k + F/2 - j) mod N],    d[k] = sum_j g[j] x[(2k + F/2 - j) mod N]
-
-for ``k = 0 .. N/2 - 1``, and the synthesis step that inverts it is::
-
-    x[m] = sum_k sum_j (a[k] h~[j] + d[k] g~[j]) * [m == (2k + 1 - F/2 + j) mod N]
-
-(the index offsets are PyWavelets' ``mode="periodization"`` conventions, verified against
-``pywt.dwt``/``pywt.idwt``). The 2-D step applies it along the rows (axis -2) and the columns
-(axis -1); with "detail along axis -2" = ``d`` on rows::
-
-    LL = a_rows a_cols,   H = d_rows a_cols,   V = a_rows d_cols,   D = d_rows d_cols
-
-(PyWavelets' ``cH, cV, cD``). Level ``l`` transforms ``LL_{l-1}`` (``LL_0 = x``) and lives on the
-grid ``(H / 2^l, W / 2^l)``. The output order is PyWavelets' ``wavedec2`` order
-``[LL_L, (H_L, V_L, D_L), ..., (H_1, V_1, D_1)]``. ``ptwt`` 1.0.1 offers no ``"periodization"``
-mode (its ``"periodic"`` is PyWavelets' redundant ``"periodic"`` mode with larger outputs), so the
-transform is implemented here with a circular index gather and a strided ``conv1d`` (analysis) or
-``conv_transpose1d`` plus a circular ``index_add`` (synthesis). It is differentiable and runs on
-any device.
-
-2. DS2S: dual-stream, dual-stage refinement [paper: exists, refines the sub-bands; ours: all of it]
----------------------------------------------------------------------------------------------------
-Streams: the low stream ``u = LL_L`` (C channels) and, per level, the high stream
-``v_l = cat(H_l, V_l, D_l)`` along channels (3C channels). Student branch only.
-
-* Stage 1, per stream (one module for ``u``, one per level for ``v_l``)::
-
-      x <- x + GELU(BN(Conv1x1(DepthwiseConv3x3(x))))
-
-  [ours] the depthwise convolution pads circularly (the sub-bands of a periodized DWT are
-  periodic); the BatchNorm scale is initialised to 0, so stage 1 starts as the identity and
-  learns a residual correction (zero-gamma residual init).
-* Stage 2a, per stream, a GFNet-style global filter with a learnable complex ``W`` per channel and
-  rFFT bin::
-
-      x <- x + irfft2(W * rfft2(x, norm="ortho"), s=x.shape[-2:], norm="ortho")
-
-  [ours] ``W`` is stored as a real tensor ``(..., 2)`` and initialised to 0: identity at start.
-* Stage 2b, the two directions, both gates computed from the stage-2a outputs (so their order
-  does not matter)::
-
-      g       = sigmoid(Linear(concat_l GAP(|v_l|)))   in (0, 1)^C          high -> low, channels
-      gamma_l = sigmoid(Conv1x1_{C -> 1}(up_l(u)))      in (0, 1)^(h_l x w_l)  low -> high, space
-      u   <- u   * (1 + g)
-      v_l <- v_l * (1 + gamma_l)
-
-  [ours] ``up_l`` is nearest-neighbour upsampling by ``2^(L - l)`` (dyadic: each coarse
-  coefficient covers exactly its block); ``gamma_l`` has one channel (a purely spatial gate,
-  broadcast over the 3C channels, complementary to the channel gate ``g``). The gate projections
-  are initialised to 0, so at initialisation ``g = gamma_l = 1/2`` exactly and DS2S("full") is
-  exactly ``1.5 x`` the identity on every band (hence ``F_s = 1.5 S``); the learnable student
-  projector absorbs the constant.
-* ``mode``: ``"full"`` (both stages), ``"light"`` (stage 1 only: identity at init), ``"none"``
-  (identity, no parameters).
-* Output: the refined sub-bands; their inverse DWT ``F_s`` is the recombined feature [paper].
+2. DS2S refinement [paper] -- :mod:`skdistill.nn.vision.ds2s`
+-------------------------------------------------------------
+A trainable module (student branch only) that maps the student's band list to refined bands of
+the same shapes. :class:`SFKDLoss` receives it (``ds2s``): the training layer builds it from the
+estimators' ``ds2s`` option, so that this layer imports no network code (only a loss constructed
+directly with a mode name imports the DS2S class, when it is constructed).
 
 3. Wavelet loss [ours]
 ----------------------
@@ -122,29 +72,33 @@ sub-bands never enter the student branch (else the loss could vanish without lea
 6. 1-D path [ours]
 ------------------
 Vector features are handled as 1-D signals ``(B, C, D)`` (``C = 1`` for a plain vector): the DWT
-is the 1-D periodized transform in ``pywt.wavedec`` order ``[cA_L, cD_L, ..., cD_1]``, the high
-stream of DS2S is ``cD_l`` (C channels), DS2S uses 1-D convolutions and a 1-D rFFT, and GFFL
-uses a 1-D FFT with ``G(u) = exp(-u^2 / (2 sigma^2))``. A ``grid_size`` of one int (or a 1-tuple)
-selects this path.
+is the 1-D periodized transform, the high stream of DS2S is ``cD_l`` and GFFL uses a 1-D FFT with
+``G(u) = exp(-u^2 / (2 sigma^2))``. A ``grid_size`` of one int (or a 1-tuple) selects this path.
 """
 
 from __future__ import annotations
 
-import functools
-import math
-import numbers
 from collections.abc import Sequence
 
-import pywt
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from skdistill.losses.kd import kd_loss
+from skdistill.losses._checks import check_choice, check_int, check_number
+from skdistill.losses.kd import CrossEntropyObjective, kd_loss
+from skdistill.losses.wavelets import (
+    check_grid,
+    check_grid_size,
+    check_map,
+    check_wavelet,
+    high_band,
+    inverse_wavelet_subbands,
+    wavelet_subbands,
+)
 
 __all__ = [
-    "DS2S",
     "SFKDLoss",
+    "SFKDObjective",
     "gffl",
     "inverse_wavelet_subbands",
     "wavelet_loss",
@@ -155,249 +109,7 @@ __all__ = [
 _AMPLITUDE_EPS = 1e-12
 _INFONCE_TEMPERATURE = 0.1
 _GFFL_MODES = ("amplitude", "complex")
-_DS2S_MODES = ("full", "light", "none")
 _FEATURE_LOSSES = ("gffl", "mse", "infonce")
-_EXAMPLE_WAVELETS = "'haar', 'db2', 'sym4', 'coif1', 'bior2.2'"
-_DISCRETE_WAVELETS = frozenset(pywt.wavelist(kind="discrete"))
-
-
-# --------------------------------------------------------------------------- validation helpers
-def _check_int(value: int, name: str, minimum: int) -> int:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
-    return int(value)
-
-
-def _check_number(value: float, name: str, *, positive: bool) -> float:
-    bad = (
-        not isinstance(value, numbers.Real)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or (value <= 0 if positive else value < 0)
-    )
-    if bad:
-        raise ValueError(
-            f"{name} must be a finite number {'>' if positive else '>='} 0, got {value!r}"
-        )
-    return float(value)
-
-
-def _check_choice(value: str, name: str, choices: tuple[str, ...]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
-    return value
-
-
-def _check_wavelet(wavelet: str) -> str:
-    if not isinstance(wavelet, str) or wavelet not in _DISCRETE_WAVELETS:
-        raise ValueError(
-            f"wavelet must name a discrete PyWavelets wavelet, e.g. {_EXAMPLE_WAVELETS} "
-            f"(all: pywt.wavelist(kind='discrete')), got {wavelet!r}"
-        )
-    return wavelet
-
-
-def _max_levels(size: int) -> int:
-    """Largest ``l`` with ``size`` divisible by ``2**l``."""
-    return (size & -size).bit_length() - 1 if size > 0 else 0
-
-
-def _check_grid(grid: Sequence[int], levels: int) -> None:
-    step = 2**levels
-    if any(n % step or n == 0 for n in grid):
-        ok = min(_max_levels(n) for n in grid)
-        hint = (
-            f"use levels <= {ok}"
-            if ok >= 1
-            else "resize the map to a grid divisible by 2 (or a power of 2)"
-        )
-        raise ValueError(
-            f"levels={levels} needs every grid side divisible by 2**levels = {step}, got grid "
-            f"{'x'.join(map(str, grid))}; {hint}"
-        )
-
-
-def _check_grid_size(grid_size: int | Sequence[int]) -> tuple[int, ...]:
-    grid = (grid_size,) if isinstance(grid_size, numbers.Integral) else tuple(grid_size)
-    if len(grid) not in (1, 2) or any(
-        not isinstance(n, numbers.Integral) or isinstance(n, bool) or n < 1 for n in grid
-    ):
-        raise ValueError(
-            "grid_size must be (h, w) of the input map (2-D path) or one int / (length,) "
-            f"(1-D path), with positive ints, got {grid_size!r}"
-        )
-    return tuple(int(n) for n in grid)
-
-
-def _check_map(x: Tensor, name: str) -> int:
-    """Validate a (B, C, H, W) or (B, C, L) floating tensor; return the transform's ndim."""
-    if not isinstance(x, Tensor) or not x.is_floating_point() or x.ndim not in (3, 4):
-        raise ValueError(
-            f"{name} must be a floating tensor (B, C, H, W) (2-D transform) or (B, C, L) "
-            f"(1-D transform), got {getattr(x, 'dtype', type(x).__name__)} "
-            f"{tuple(getattr(x, 'shape', ()))}"
-        )
-    return x.ndim - 2
-
-
-# --------------------------------------------------------------------------- periodized DWT core
-@functools.lru_cache(maxsize=64)
-def _filter_table(wavelet: str) -> tuple[tuple[float, ...], ...]:
-    w = pywt.Wavelet(wavelet)
-    return tuple(w.dec_lo), tuple(w.dec_hi), tuple(w.rec_lo), tuple(w.rec_hi)
-
-
-def _filter_bank(wavelet: str, synthesis: bool, like: Tensor) -> Tensor:
-    """(2, F) tensor of the low/high analysis (or synthesis) filters in ``like``'s dtype/device."""
-    table = _filter_table(wavelet)
-    pair = table[2:] if synthesis else table[:2]
-    return torch.tensor(pair, dtype=like.dtype, device=like.device)
-
-
-def _analysis_last(x: Tensor, bank: Tensor) -> Tensor:
-    """One periodized analysis step along the last axis: (..., N) -> (..., 2, N/2)."""
-    n, f = x.shape[-1], bank.shape[-1]
-    # xp[p] = x[(p + 1 - F/2) mod N]; cross-correlating with the flipped filter at stride 2 then
-    # gives a[k] = sum_j h[j] x[(2k + F/2 - j) mod N] (also when F > N: the index wraps again).
-    idx = torch.remainder(torch.arange(n + f - 2, device=x.device) + 1 - f // 2, n)
-    windows = x.index_select(-1, idx).unfold(-1, f, 2)  # (..., N/2, F), a strided view
-    # An einsum, not conv1d: conv1d over many short rows is ~10x slower on CPU.
-    return torch.einsum("...kf,bf->...bk", windows, bank.flip(-1))
-
-
-def _synthesis_last(c: Tensor, bank: Tensor) -> Tensor:
-    """One periodized synthesis step along the last axis: (..., 2, M) -> (..., 2M)."""
-    lead, m = c.shape[:-2], c.shape[-1]
-    n, f, rows = 2 * m, bank.shape[-1], math.prod(c.shape[:-2])
-    # up[2k + j] = a[k] h~[j] + d[k] g~[j], folded circularly: x[(p + 1 - F/2) mod N] += up[p].
-    # An einsum plus one index_add: conv_transpose1d on many short rows is ~10x slower on CPU.
-    contrib = torch.einsum("rbm,bf->rmf", c.reshape(rows, 2, m), bank)
-    pos = 2 * torch.arange(m, device=c.device)[:, None] + torch.arange(f, device=c.device)
-    idx = torch.remainder(pos + 1 - f // 2, n).reshape(-1)
-    x = contrib.new_zeros(rows, n).index_add(-1, idx, contrib.reshape(rows, m * f))
-    return x.reshape(*lead, n)
-
-
-def _dwt2_level(x: Tensor, bank: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
-    """One 2-D step on (..., H, W): LL and PyWavelets' (cH, cV, cD)."""
-    y = _analysis_last(x, bank)  # (..., H, 2[col band], W/2)
-    z = _analysis_last(y.movedim(-3, -1), bank)  # (..., 2[col], W/2, 2[row band], H/2)
-    z = z.movedim(-2, -4).transpose(-1, -2)  # (..., 2[row], 2[col], H/2, W/2)
-    # Row band = axis -2. cH = detail along rows (pywt key "da"), cV = detail along columns ("ad").
-    return z[..., 0, 0, :, :], (z[..., 1, 0, :, :], z[..., 0, 1, :, :], z[..., 1, 1, :, :])
-
-
-def _idwt2_level(ll: Tensor, h: Tensor, v: Tensor, d: Tensor, bank: Tensor) -> Tensor:
-    """Inverse of :func:`_dwt2_level`."""
-    z = torch.stack([torch.stack([ll, v], dim=-3), torch.stack([h, d], dim=-3)], dim=-4)
-    y = _synthesis_last(z.transpose(-3, -2), bank)  # columns: (..., 2[row], H/2, W)
-    x = _synthesis_last(y.movedim(-1, -3), bank)  # rows: (..., W, H)
-    return x.transpose(-1, -2)
-
-
-def wavelet_subbands(x: Tensor, *, wavelet: str = "haar", levels: int = 2) -> list:
-    """Multi-level periodized DWT of a feature map, in PyWavelets' ``wavedec2`` order.
-
-    Parameters
-    ----------
-    x : Tensor
-        Floating tensor (B, C, H, W): 2-D transform over the last two axes. A (B, C, L) tensor
-        takes the 1-D path (transform over the last axis, ``pywt.wavedec`` order).
-    wavelet : str, default="haar"
-        Name of a discrete PyWavelets wavelet (``pywt.wavelist(kind="discrete")``).
-    levels : int, default=2
-        Number of levels, >= 1; every transformed side must be divisible by ``2**levels``.
-
-    Returns
-    -------
-    list
-        2-D: ``[LL_L, (H_L, V_L, D_L), ..., (H_1, V_1, D_1)]``, level ``l`` of shape
-        (B, C, H / 2^l, W / 2^l); equal to ``pywt.wavedec2(x, wavelet, mode="periodization",
-        level=levels, axes=(-2, -1))``. 1-D: ``[cA_L, cD_L, ..., cD_1]``, equal to
-        ``pywt.wavedec(x, wavelet, mode="periodization", level=levels, axis=-1)``.
-
-    Raises
-    ------
-    ValueError
-        If ``x`` is not a 3-D/4-D floating tensor, ``levels`` is not an int >= 1, the grid is not
-        divisible by ``2**levels`` or the wavelet is unknown.
-
-    Examples
-    --------
-    >>> import torch
-    >>> x = torch.arange(16.0).reshape(1, 1, 4, 4)
-    >>> bands = wavelet_subbands(x, levels=1)
-    >>> bands[0]  # haar LL: 2 * (mean of each 2x2 block)
-    tensor([[[[ 5.,  9.],
-              [21., 25.]]]])
-    >>> [tuple(b.shape) for b in bands[1]]
-    [(1, 1, 2, 2), (1, 1, 2, 2), (1, 1, 2, 2)]
-    """
-    nd = _check_map(x, "x")
-    levels = _check_int(levels, "levels", 1)
-    _check_grid(x.shape[-nd:], levels)
-    bank = _filter_bank(_check_wavelet(wavelet), False, x)
-    details: list = []
-    approx = x
-    for _ in range(levels):
-        if nd == 2:
-            approx, det = _dwt2_level(approx, bank)
-        else:
-            y = _analysis_last(approx, bank)
-            approx, det = y[..., 0, :], y[..., 1, :]
-        details.append(det)
-    return [approx, *details[::-1]]
-
-
-def inverse_wavelet_subbands(coeffs: Sequence, *, wavelet: str = "haar") -> Tensor:
-    """Inverse of :func:`wavelet_subbands` (periodized multi-level IDWT).
-
-    Parameters
-    ----------
-    coeffs : list
-        ``[LL_L, (H_L, V_L, D_L), ..., (H_1, V_1, D_1)]`` of (B, C, h, w) tensors (2-D) or
-        ``[cA_L, cD_L, ..., cD_1]`` of (B, C, n) tensors (1-D); each level's details have the
-        shape of the approximation they combine with.
-    wavelet : str, default="haar"
-        The wavelet used for the decomposition.
-
-    Returns
-    -------
-    Tensor
-        The reconstructed map, (B, C, H, W) or (B, C, L); equal to ``pywt.waverec2`` /
-        ``pywt.waverec`` with ``mode="periodization"``.
-
-    Examples
-    --------
-    >>> import torch
-    >>> x = torch.randn(2, 3, 8, 8)
-    >>> y = inverse_wavelet_subbands(wavelet_subbands(x, wavelet="db2"), wavelet="db2")
-    >>> bool(torch.allclose(x, y, atol=1e-5))
-    True
-    """
-    if not isinstance(coeffs, Sequence) or isinstance(coeffs, Tensor) or len(coeffs) < 2:
-        raise ValueError(
-            "coeffs must be a list [approximation, details_L, ..., details_1] with at least one "
-            "level, as returned by wavelet_subbands"
-        )
-    approx = coeffs[0]
-    nd = _check_map(approx, "coeffs[0]")
-    bank = _filter_bank(_check_wavelet(wavelet), True, approx)
-    for i, det in enumerate(coeffs[1:], start=1):
-        parts = tuple(det) if nd == 2 and isinstance(det, tuple | list) else (det,)
-        if len(parts) != (3 if nd == 2 else 1) or any(
-            not isinstance(p, Tensor) or p.shape != approx.shape for p in parts
-        ):
-            want = "a (H, V, D) tuple of tensors" if nd == 2 else "one tensor"
-            raise ValueError(
-                f"coeffs[{i}] must be {want} of shape {tuple(approx.shape)} (the approximation "
-                "it combines with)"
-            )
-        if nd == 2:
-            approx = _idwt2_level(approx, *parts, bank)
-        else:
-            approx = _synthesis_last(torch.stack([approx, parts[0]], dim=-2), bank)
-    return approx
 
 
 # --------------------------------------------------------------------------- GFFL
@@ -455,15 +167,15 @@ def gffl(
     >>> gffl(torch.roll(x, 1, dims=-1), x).item() < 1e-6  # |X| ignores circular shifts
     True
     """
-    nd = _check_map(student, "student")
-    _check_map(teacher, "teacher")
+    nd = check_map(student, "student")
+    check_map(teacher, "teacher")
     if student.shape != teacher.shape:
         raise ValueError(
             f"student and teacher must have the same shape, got {tuple(student.shape)} and "
             f"{tuple(teacher.shape)}"
         )
-    sigma = _check_number(sigma, "sigma", positive=True)
-    mode = _check_choice(mode, "mode", _GFFL_MODES)
+    sigma = check_number(sigma, "sigma", positive=True)
+    mode = check_choice(mode, "mode", _GFFL_MODES)
     dims = tuple(range(-nd, 0))
     weight = _gaussian_weights(student.shape[-nd:], sigma, bool(highpass), student)
     total = weight.sum()
@@ -483,19 +195,6 @@ def gffl(
 
 
 # --------------------------------------------------------------------------- wavelet loss
-def _high_band(band: object, where: str) -> Tensor:
-    """A level's detail entry as one tensor: ``cat(H, V, D)`` along channels, or the 1-D band."""
-    if isinstance(band, Tensor):
-        return band
-    if (
-        isinstance(band, tuple | list)
-        and len(band) == 3
-        and all(isinstance(b, Tensor) for b in band)
-    ):
-        return torch.cat(list(band), dim=1)
-    raise ValueError(f"{where} must be an (H, V, D) tuple of tensors (2-D) or a tensor (1-D)")
-
-
 def wavelet_loss(
     student_bands: Sequence,
     teacher_bands: Sequence,
@@ -537,11 +236,11 @@ def wavelet_loss(
     if weights is None:
         w = [1.0] * levels
     else:
-        w = [_check_number(v, "weights[i]", positive=False) for v in weights]
+        w = [check_number(v, "weights[i]", positive=False) for v in weights]
         if len(w) != levels:
             raise ValueError(f"weights must have one entry per level ({levels}), got {len(w)}")
     pairs = [(student_bands[0], teacher_bands[0])] + [
-        (_high_band(s, f"student_bands[{i}]"), _high_band(t, f"teacher_bands[{i}]"))
+        (high_band(s, f"student_bands[{i}]"), high_band(t, f"teacher_bands[{i}]"))
         for i, (s, t) in enumerate(zip(student_bands[1:], teacher_bands[1:], strict=True), 1)
     ]
     for i, (s, t) in enumerate(pairs):
@@ -556,179 +255,18 @@ def wavelet_loss(
     return total / (levels + 1)
 
 
-# --------------------------------------------------------------------------- DS2S
-class _LocalRefine(nn.Module):
-    """Stage 1: ``x + GELU(BN(Conv1x1(DepthwiseConv3x3(x))))``, identity at initialisation."""
-
-    def __init__(self, channels: int, ndim: int) -> None:
-        super().__init__()
-        conv = nn.Conv2d if ndim == 2 else nn.Conv1d
-        norm = nn.BatchNorm2d if ndim == 2 else nn.BatchNorm1d
-        # Circular padding: the sub-bands of a periodized DWT are periodic signals.
-        self.depthwise = conv(
-            channels, channels, 3, padding=1, groups=channels, padding_mode="circular"
-        )
-        self.pointwise = conv(channels, channels, 1)
-        self.norm = norm(channels)
-        nn.init.zeros_(self.norm.weight)  # zero-gamma: the residual branch starts at GELU(0) = 0
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + F.gelu(self.norm(self.pointwise(self.depthwise(x))))
-
-
-class _GlobalFilter(nn.Module):
-    """Stage 2a: ``x + irfftn(W * rfftn(x))`` with a learnable complex ``W`` (GFNet style)."""
-
-    def __init__(self, channels: int, grid: tuple[int, ...]) -> None:
-        super().__init__()
-        self.dims = tuple(range(-len(grid), 0))
-        # Real storage of a complex tensor; 0 makes the residual stage start as the identity.
-        self.weight = nn.Parameter(torch.zeros(channels, *grid[:-1], grid[-1] // 2 + 1, 2))
-
-    def forward(self, x: Tensor) -> Tensor:
-        spec = torch.fft.rfftn(x, dim=self.dims, norm="ortho")
-        filt = torch.view_as_complex(self.weight)
-        out = torch.fft.irfftn(
-            filt * spec, s=x.shape[-len(self.dims) :], dim=self.dims, norm="ortho"
-        )
-        return x + out
-
-
-class DS2S(nn.Module):
-    """Dual-stream, dual-stage refinement of wavelet sub-bands (student branch of SFKD).
-
-    The low stream is ``LL_L`` (``channels`` channels), the high stream of level ``l`` is
-    ``cat(H_l, V_l, D_l)`` (3 x ``channels``; ``cD_l`` alone on the 1-D path). Stage 1 is a
-    residual depthwise-pointwise block per stream, stage 2 a residual global spectral filter per
-    stream followed by the high->low channel gate and the low->high spatial gates (see the module
-    docstring for the formulas and the [ours] choices).
-
-    Parameters
-    ----------
-    channels : int
-        Channels ``C`` of the decomposed map.
-    levels : int
-        Number of wavelet levels ``L`` (>= 1).
-    grid_size : tuple of int or int
-        ``(h, w)`` of the map *before* the DWT (2-D path), or its length (1-D path); every side
-        divisible by ``2**levels``.
-    mode : {"full", "light", "none"}, default="full"
-        Both stages, stage 1 only, or the identity (no parameters).
-
-    Attributes
-    ----------
-    ndim : int
-        1 or 2, the transform dimensionality implied by ``grid_size``.
-
-    Notes
-    -----
-    At initialisation ``"light"`` is exactly the identity and ``"full"`` is exactly 1.5 times the
-    identity (both gates start at ``sigmoid(0) = 1/2`` and multiply by ``1 + 1/2``).
-
-    Examples
-    --------
-    >>> import torch
-    >>> ds2s = DS2S(4, 2, (8, 8))
-    >>> bands = wavelet_subbands(torch.randn(2, 4, 8, 8), levels=2)
-    >>> out = ds2s(bands)
-    >>> [tuple(out[0].shape), tuple(out[1][0].shape), tuple(out[2][2].shape)]
-    [(2, 4, 2, 2), (2, 4, 2, 2), (2, 4, 4, 4)]
-    """
-
-    def __init__(
-        self,
-        channels: int,
-        levels: int,
-        grid_size: tuple[int, int] | int,
-        mode: str = "full",
-    ) -> None:
-        super().__init__()
-        self.channels = _check_int(channels, "channels", 1)
-        self.levels = _check_int(levels, "levels", 1)
-        self.grid_size = _check_grid_size(grid_size)
-        _check_grid(self.grid_size, self.levels)
-        self.mode = _check_choice(mode, "mode", _DS2S_MODES)
-        self.ndim = len(self.grid_size)
-        # Band-list order: entry i (i = 1..L) is level L - i + 1; index 0 of the lists = level L.
-        self._grids = [
-            tuple(n // 2 ** (self.levels - i) for n in self.grid_size) for i in range(self.levels)
-        ]
-        high = (3 if self.ndim == 2 else 1) * self.channels
-        if self.mode == "none":
-            return
-        self.low_local = _LocalRefine(self.channels, self.ndim)
-        self.high_local = nn.ModuleList(_LocalRefine(high, self.ndim) for _ in self._grids)
-        if self.mode == "light":
-            return
-        self.low_global = _GlobalFilter(self.channels, self._grids[0])
-        self.high_global = nn.ModuleList(_GlobalFilter(high, g) for g in self._grids)
-        self.channel_gate = nn.Linear(self.levels * high, self.channels)
-        conv = nn.Conv2d if self.ndim == 2 else nn.Conv1d
-        self.spatial_gates = nn.ModuleList(conv(self.channels, 1, 1) for _ in self._grids)
-        # Zero projections: both gates start at exactly 1/2 (see Notes), and still learn.
-        for layer in (self.channel_gate, *self.spatial_gates):
-            nn.init.zeros_(layer.weight)
-            nn.init.zeros_(layer.bias)
-
-    def _check_bands(self, bands: Sequence) -> None:
-        if not isinstance(bands, Sequence) or len(bands) != self.levels + 1:
-            raise ValueError(
-                f"bands must be a list of {self.levels + 1} entries (LL and {self.levels} "
-                "levels) as returned by wavelet_subbands"
-            )
-        low = bands[0]
-        if not isinstance(low, Tensor) or low.ndim != self.ndim + 2:
-            raise ValueError(f"bands[0] must be a {self.ndim + 2}-D tensor")
-        batch = low.shape[0]
-        for i, grid in enumerate(self._grids):
-            want = (batch, self.channels, *grid)
-            entry = bands[i + 1]
-            parts = tuple(entry) if self.ndim == 2 and isinstance(entry, tuple | list) else (entry,)
-            if i == 0 and tuple(low.shape) != want:
-                raise ValueError(f"bands[0] must have shape {want}, got {tuple(low.shape)}")
-            if len(parts) != (3 if self.ndim == 2 else 1) or any(
-                not isinstance(p, Tensor) or tuple(p.shape) != want for p in parts
-            ):
-                kind = "an (H, V, D) tuple of tensors" if self.ndim == 2 else "a tensor"
-                raise ValueError(f"bands[{i + 1}] must be {kind} of shape {want}")
-
-    def forward(self, bands: Sequence) -> list:
-        """Refine the sub-bands.
-
-        Parameters
-        ----------
-        bands : list
-            Student sub-bands as returned by :func:`wavelet_subbands` for a map of
-            (B, ``channels``, ``*grid_size``).
-
-        Returns
-        -------
-        list
-            Refined sub-bands with the same structure and shapes.
-        """
-        self._check_bands(bands)
-        if self.mode == "none":
-            return list(bands)
-        low = self.low_local(bands[0])
-        highs = [m(_high_band(b, "band")) for m, b in zip(self.high_local, bands[1:], strict=True)]
-        if self.mode == "full":
-            low = self.low_global(low)
-            highs = [m(h) for m, h in zip(self.high_global, highs, strict=True)]
-            space = tuple(range(2, 2 + self.ndim))
-            pooled = torch.cat([h.abs().mean(dim=space) for h in highs], dim=1)
-            g = torch.sigmoid(self.channel_gate(pooled))  # high -> low, per channel
-            gated = []
-            for gate, h in zip(self.spatial_gates, highs, strict=True):
-                up = low if h.shape[2:] == low.shape[2:] else F.interpolate(low, size=h.shape[2:])
-                gated.append(h * (1.0 + torch.sigmoid(gate(up))))  # low -> high, per position
-            low = low * (1.0 + g.reshape(*g.shape, *([1] * self.ndim)))
-            highs = gated
-        if self.ndim == 2:
-            return [low, *(tuple(h.chunk(3, dim=1)) for h in highs)]
-        return [low, *highs]
-
-
 # --------------------------------------------------------------------------- total objective
+def _build_ds2s(channels: int, levels: int, grid_size: tuple[int, ...], mode: str) -> nn.Module:
+    """A :class:`~skdistill.nn.vision.DS2S` for a loss constructed with a mode name.
+
+    The one place this layer reaches into ``skdistill.nn``, at construction and only for a
+    mode name: the training layer always passes the module itself.
+    """
+    from skdistill.nn.vision.ds2s import DS2S
+
+    return DS2S(channels, levels, grid_size, mode=mode)
+
+
 def _infonce(student: Tensor, teacher: Tensor) -> Tensor:
     """InfoNCE between spatially pooled, L2-normalised student and teacher vectors."""
     q = F.normalize(student.flatten(2).mean(dim=-1), dim=-1)
@@ -738,7 +276,7 @@ def _infonce(student: Tensor, teacher: Tensor) -> Tensor:
 
 
 class SFKDLoss(nn.Module):
-    """The SFKD objective ``CE + alpha*L_KD + s*beta*L_wave + s*gamma*L_feat``; owns the DS2S.
+    """The SFKD loss ``CE + alpha*L_KD + s*beta*L_wave + s*gamma*L_feat``; owns its DS2S refiner.
 
     Parameters
     ----------
@@ -759,8 +297,13 @@ class SFKDLoss(nn.Module):
         Discrete PyWavelets wavelet name.
     levels : int, default=2
         Wavelet levels.
-    ds2s : {"full", "light", "none"}, default="full"
-        DS2S variant (the owned module is ``self.ds2s``).
+    ds2s : nn.Module or {"full", "light", "none"}, default="full"
+        The student-side refiner of the sub-bands (the owned module is ``self.ds2s``): a module
+        mapping the student's band list to refined bands of the same shapes (the training layer
+        passes a :class:`~skdistill.nn.vision.DS2S` it built), or the mode of a
+        :class:`~skdistill.nn.vision.DS2S` built here for ``(channels, levels, grid_size)``
+        (for direct use; imported from :mod:`skdistill.nn.vision.ds2s` when constructed).
+        A refiner whose ``mode`` is ``"none"`` is taken as the identity (``F_s = S``).
     gffl_sigma : float, default=0.25
         Gaussian width of GFFL in cycles/pixel.
     gffl_highpass : bool, default=False
@@ -797,7 +340,7 @@ class SFKDLoss(nn.Module):
         temperature: float = 4.0,
         wavelet: str = "haar",
         levels: int = 2,
-        ds2s: str = "full",
+        ds2s: str | nn.Module = "full",
         gffl_sigma: float = 0.25,
         gffl_mode: str = "amplitude",
         gffl_highpass: bool = False,
@@ -805,19 +348,25 @@ class SFKDLoss(nn.Module):
         check_finite: bool = True,
     ) -> None:
         super().__init__()
-        self.alpha = _check_number(alpha, "alpha", positive=False)
-        self.beta = _check_number(beta, "beta", positive=False)
-        self.gamma = _check_number(gamma, "gamma", positive=False)
-        self.temperature = _check_number(temperature, "temperature", positive=True)
-        self.wavelet = _check_wavelet(wavelet)
-        self.levels = _check_int(levels, "levels", 1)
-        self.gffl_sigma = _check_number(gffl_sigma, "gffl_sigma", positive=True)
-        self.gffl_mode = _check_choice(gffl_mode, "gffl_mode", _GFFL_MODES)
+        self.alpha = check_number(alpha, "alpha", positive=False)
+        self.beta = check_number(beta, "beta", positive=False)
+        self.gamma = check_number(gamma, "gamma", positive=False)
+        self.temperature = check_number(temperature, "temperature", positive=True)
+        self.wavelet = check_wavelet(wavelet)
+        self.levels = check_int(levels, "levels", 1)
+        self.gffl_sigma = check_number(gffl_sigma, "gffl_sigma", positive=True)
+        self.gffl_mode = check_choice(gffl_mode, "gffl_mode", _GFFL_MODES)
         self.gffl_highpass = bool(gffl_highpass)
-        self.feature_loss = _check_choice(feature_loss, "feature_loss", _FEATURE_LOSSES)
+        self.feature_loss = check_choice(feature_loss, "feature_loss", _FEATURE_LOSSES)
         self.check_finite = bool(check_finite)
-        self.ds2s = DS2S(channels, self.levels, grid_size, mode=ds2s)
-        self.channels, self.grid_size = self.ds2s.channels, self.ds2s.grid_size
+        self.channels = check_int(channels, "channels", 1)
+        self.grid_size = check_grid_size(grid_size)
+        check_grid(self.grid_size, self.levels)
+        if isinstance(ds2s, str):
+            ds2s = _build_ds2s(self.channels, self.levels, self.grid_size, ds2s)
+        if not isinstance(ds2s, nn.Module):
+            raise TypeError(f"ds2s must be an nn.Module or a DS2S mode, got {type(ds2s).__name__}")
+        self.ds2s = ds2s
 
     @property
     def kd_active(self) -> bool:
@@ -879,7 +428,7 @@ class SFKDLoss(nn.Module):
         FloatingPointError
             If ``check_finite`` and a term or the total is NaN or infinite.
         """
-        scale = _check_number(feature_weight_scale, "feature_weight_scale", positive=False)
+        scale = check_number(feature_weight_scale, "feature_weight_scale", positive=False)
         terms = {"ce": F.cross_entropy(student_logits, target)}
         total = terms["ce"]
         if self.kd_active:
@@ -894,35 +443,43 @@ class SFKDLoss(nn.Module):
                     "(set beta=gamma=0 for logit-only distillation)"
                 )
             self._check_maps(student_map, teacher_map, student_logits.shape[0])
-            teacher_map = teacher_map.detach()
-            # Student branch only: the teacher's bands are targets, never DS2S inputs.
-            refined = self.ds2s(
-                wavelet_subbands(student_map, wavelet=self.wavelet, levels=self.levels)
-            )
-            if self.beta > 0:
-                teacher_bands = wavelet_subbands(
-                    teacher_map, wavelet=self.wavelet, levels=self.levels
-                )
-                terms["wave"] = wavelet_loss(refined, teacher_bands)
+            terms.update(self._feature_terms(student_map, teacher_map.detach()))
+            if "wave" in terms:
                 total = total + scale * self.beta * terms["wave"]
-            if self.gamma > 0:
-                # An identity DS2S gives IDWT(DWT(S)) = S: skip the round trip.
-                fused = (
-                    student_map
-                    if self.ds2s.mode == "none"
-                    else inverse_wavelet_subbands(refined, wavelet=self.wavelet)
-                )
-                terms["freq"] = self._feature_term(fused, teacher_map)
+            if "freq" in terms:
                 total = total + scale * self.gamma * terms["freq"]
         out = {"loss": total, **terms}
         if self.check_finite:
             self._raise_if_not_finite(out)
         return out
 
+    def _feature_terms(self, student_map: Tensor, teacher_map: Tensor) -> dict[str, Tensor]:
+        """The unweighted ``"wave"`` (beta > 0) and ``"freq"`` (gamma > 0) terms."""
+        terms = {}
+        # Student branch only: the teacher's bands are targets, never DS2S inputs.
+        refined = self.ds2s(wavelet_subbands(student_map, wavelet=self.wavelet, levels=self.levels))
+        if self.beta > 0:
+            teacher_bands = wavelet_subbands(teacher_map, wavelet=self.wavelet, levels=self.levels)
+            terms["wave"] = wavelet_loss(refined, teacher_bands)
+        if self.gamma > 0:
+            # An identity DS2S gives IDWT(DWT(S)) = S: skip the round trip.
+            fused = (
+                student_map
+                if getattr(self.ds2s, "mode", None) == "none"
+                else inverse_wavelet_subbands(refined, wavelet=self.wavelet)
+            )
+            terms["freq"] = self._feature_term(fused, teacher_map)
+        return terms
+
     def _feature_term(self, fused: Tensor, teacher_map: Tensor) -> Tensor:
         if self.feature_loss == "gffl":
-            return gffl(fused, teacher_map, sigma=self.gffl_sigma, mode=self.gffl_mode,
-                        highpass=self.gffl_highpass)
+            return gffl(
+                fused,
+                teacher_map,
+                sigma=self.gffl_sigma,
+                mode=self.gffl_mode,
+                highpass=self.gffl_highpass,
+            )
         if self.feature_loss == "mse":
             return F.mse_loss(fused, teacher_map)
         return _infonce(fused, teacher_map)
@@ -941,4 +498,60 @@ class SFKDLoss(nn.Module):
         raise FloatingPointError(
             f"SFKDLoss term {bad!r} is not finite ({out[bad].item()}); check the inputs, lower "
             "the learning rate or the term's weight"
+        )
+
+
+class SFKDObjective(CrossEntropyObjective):
+    """SFKD as the training layer runs it: the student-side projector, then :class:`SFKDLoss`.
+
+    The projector aligns the tapped student feature onto the teacher's aligned shape (the map
+    ``S``); ``teacher.features[0]`` is the normalised teacher map ``T`` and ``teacher.pred`` the
+    teacher logits. The warm-up factor ``s`` is :attr:`feature_weight_scale`.
+
+    Parameters
+    ----------
+    projector : nn.Module or None
+        Student-side alignment (trained with the student, dropped after training); None when no
+        feature term is active.
+    loss : SFKDLoss
+        The weighted terms, with their DS2S refiner.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skdistill.losses.base import TeacherOutputs
+    >>> objective = SFKDObjective(None, SFKDLoss(1, (4, 4), beta=0.0, gamma=0.0, ds2s="none"))
+    >>> z, y = torch.zeros(2, 3), torch.tensor([0, 1])
+    >>> sorted(objective(z, y, None, TeacherOutputs(pred=z))), objective.active_terms()
+    (['ce', 'kd', 'loss'], ('ce', 'kd'))
+    """
+
+    def __init__(self, projector: nn.Module | None, loss: SFKDLoss) -> None:
+        super().__init__()
+        self.projector = projector
+        self.sfkd = loss
+
+    @property
+    def needs_teacher_pred(self) -> bool:
+        return self.sfkd.kd_active
+
+    @property
+    def needs_features(self) -> bool:
+        return self.sfkd.feature_active
+
+    def active_terms(self) -> tuple[str, ...]:
+        weights = {"kd": self.sfkd.alpha, "wave": self.sfkd.beta, "freq": self.sfkd.gamma}
+        return ("ce", *[k for k, w in weights.items() if w > 0])
+
+    def forward(self, student_pred, target, student_feat, teacher) -> dict[str, Tensor]:
+        student_map = teacher_map = None
+        if self.needs_features:
+            student_map, teacher_map = self.projector(student_feat), teacher.features[0]
+        return self.sfkd(
+            student_pred,
+            target,
+            teacher.pred,
+            student_map,
+            teacher_map,
+            feature_weight_scale=self.feature_weight_scale,
         )

@@ -30,9 +30,9 @@ from skdistill._validation import (
 )
 from skdistill.losses.base import TeacherOutputs
 from skdistill.nn.forecasting import DMLP
+from skdistill.training.net import TrainSettings
 from skdistill.training.timedistill import (
     Teachers,
-    TrainSettings,
     fit_timedistill,
     predict_student,
 )

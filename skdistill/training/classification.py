@@ -1,28 +1,102 @@
-"""The skorch layer of image distillation: objectives with their student-side parts, and the net.
+"""The skorch layer of image distillation: teacher outputs, the tapped student, one fit.
 
-An *objective* is a torch module that owns everything trained besides the student and
-discarded after training (projector, DS2S, OFA branch) and maps ``(student logits, labels,
-teacher logits, student feature, teacher map)`` to a dict of loss terms with ``"loss"`` the
-total. The net taps the student's feature during training only; ``predict_proba`` runs the
-student alone. Knows nothing of scikit-learn estimators.
+:func:`fit_distilled_classifier` is what the classifiers call, once per ``fit``: with a teacher
+it checks the teacher's logits, finds the tapped layers' shapes with one dry forward, caches
+the teacher's outputs (logits, and the normalised map when a feature term is used), taps the
+student, builds the method's objective from those shapes and trains a
+:class:`~skdistill.training.net.DistillNet` (the student is the module, the objective the
+criterion). The trainable parts that exist only for training (projector, DS2S, OFA branch) are
+built here and handed to the objectives of :mod:`skdistill.losses`. Knows nothing of
+scikit-learn estimators.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
-from skorch import NeuralNet
-from skorch.callbacks import Callback, PassthroughScoring
-from skorch.utils import to_tensor
+from skorch.callbacks import Callback
+from skorch.helper import SliceDict
 from torch import nn
 
-from skdistill.losses.kd import dkd_loss, fitnet_loss, kd_loss, ofa_loss
-from skdistill.losses.sfkd import SFKDLoss
-from skdistill.nn.vision.taps import FeatureTap, StudentProjector, VectorLift, to_canonical
+from skdistill.losses.base import DistillationObjective
+from skdistill.losses.kd import CrossEntropyObjective
+from skdistill.losses.sfkd import SFKDLoss, SFKDObjective
+from skdistill.nn.vision import (
+    DS2S,
+    FeatureTap,
+    StudentProjector,
+    VectorLift,
+    channel_layernorm,
+    discover_shapes,
+    to_canonical,
+)
+from skdistill.training.accelerate import compute_on_main, finish_net
+from skdistill.training.net import (
+    TEACHER_FEAT,
+    TEACHER_PRED,
+    DistillNet,
+    TrainSettings,
+    build_net,
+    term_scoring,
+)
+
+_BATCH = 512
 
 
+# --------------------------------------------------------------------------- what a fit is given
+@dataclass(frozen=True)
+class ImageTeacher:
+    """The teacher's side of a fit.
+
+    Parameters
+    ----------
+    module : nn.Module, optional
+        A frozen torch teacher mapping images to logits (never trained; tapped by a hook).
+    logits : callable, optional
+        For a teacher without a torch module: returns its (n, K) logits for the training images
+        (called once, by the main process under Accelerate).
+    layer : str, default="auto"
+        Module path of the teacher's tap.
+    use_features : bool, default=False
+        Whether a feature term is used (then ``module`` is tapped and its map cached).
+    grid : callable, optional
+        Maps the teacher map's canonical shape to the grid it is resized to (None: as it is).
+    """
+
+    module: nn.Module | None = None
+    logits: Callable[[], np.ndarray] | None = None
+    layer: str = "auto"
+    use_features: bool = False
+    grid: Callable[[tuple], tuple | None] | None = None
+
+
+@dataclass(frozen=True)
+class ObjectiveContext:
+    """What a method's objective is built from.
+
+    Attributes
+    ----------
+    n_classes : int
+    use_features : bool
+        Whether the teacher map is cached (feature terms possible).
+    student_shape : tuple or None
+        Canonical shape of the tapped student feature (None when the student is not tapped).
+    teacher_shape : tuple or None
+        Aligned shape of the normalised teacher map (None without features).
+    """
+
+    n_classes: int
+    use_features: bool = False
+    student_shape: tuple | None = None
+    teacher_shape: tuple | None = None
+
+
+# --------------------------------------------------------------------------- trainable parts
 def make_projector(student_shape: tuple, teacher_shape: tuple) -> nn.Module:
     """Student-side alignment onto the teacher's canonical shape.
 
@@ -49,231 +123,77 @@ def make_projector(student_shape: tuple, teacher_shape: tuple) -> nn.Module:
     )
 
 
-class Objective(nn.Module):
-    """Base: cross-entropy only (the student alone). Subclasses add terms."""
-
-    needs_teacher_logits = False
-    needs_features = False
-    term_names: tuple[str, ...] = ("ce",)
-
-    def active_terms(self) -> tuple[str, ...]:
-        """Names of the terms ``forward`` returns (besides ``"loss"``)."""
-        return self.term_names
-
-    def forward(
-        self,
-        logits,
-        target,
-        teacher_logits=None,
-        student_feat=None,
-        teacher_map=None,
-        *,
-        feature_weight_scale: float = 1.0,
-    ) -> dict:
-        ce = F.cross_entropy(logits, target)
-        return {"loss": ce, "ce": ce}
+def ofa_branch(student_shape: tuple, n_classes: int) -> nn.Module:
+    """OFA's branch: the tapped student feature to logits (pool for maps, LayerNorm, Linear)."""
+    width = student_shape[0] if len(student_shape) == 3 else student_shape[-1]
+    pool = [nn.AdaptiveAvgPool2d(1)] if len(student_shape) == 3 else []
+    return nn.Sequential(*pool, nn.Flatten(), nn.LayerNorm(width), nn.Linear(width, n_classes))
 
 
-class KDObjective(Objective):
-    """Hinton KD: ``CE + alpha * T^2 KL(p_t || p_s)``."""
+def sfkd_objective(
+    ctx: ObjectiveContext, *, levels: int, ds2s: str, **loss_options
+) -> SFKDObjective:
+    """SFKD's objective for the tapped shapes: the projector, the DS2S refiner, the loss.
 
-    needs_teacher_logits = True
-    term_names = ("ce", "kd")
+    Built in that order (the draws from torch's RNG follow it). Without features the loss is
+    logit-only: no projector and a parameter-free DS2S on a placeholder grid.
 
-    def __init__(self, alpha: float = 1.0, temperature: float = 4.0) -> None:
-        super().__init__()
-        self.alpha, self.temperature = float(alpha), float(temperature)
-
-    def forward(
-        self,
-        logits,
-        target,
-        teacher_logits=None,
-        student_feat=None,
-        teacher_map=None,
-        *,
-        feature_weight_scale: float = 1.0,
-    ) -> dict:
-        ce = F.cross_entropy(logits, target)
-        kd = kd_loss(logits, teacher_logits, self.temperature)
-        return {"loss": ce + self.alpha * kd, "ce": ce, "kd": kd}
-
-
-class DKDObjective(Objective):
-    """Decoupled KD: ``CE + DKD(alpha, beta, T)``."""
-
-    needs_teacher_logits = True
-    term_names = ("ce", "dkd")
-
-    def __init__(self, alpha: float = 1.0, beta: float = 8.0, temperature: float = 4.0) -> None:
-        super().__init__()
-        self.alpha, self.beta, self.temperature = float(alpha), float(beta), float(temperature)
-
-    def forward(
-        self,
-        logits,
-        target,
-        teacher_logits=None,
-        student_feat=None,
-        teacher_map=None,
-        *,
-        feature_weight_scale: float = 1.0,
-    ) -> dict:
-        ce = F.cross_entropy(logits, target)
-        dkd = dkd_loss(logits, teacher_logits, target, self.alpha, self.beta, self.temperature)
-        return {"loss": ce + dkd, "ce": ce, "dkd": dkd}
-
-
-class FitNetObjective(Objective):
-    """FitNet hint: ``CE + beta * ||r(F_s) - F_t||^2`` (+ optional ``alpha`` logit KD)."""
-
-    needs_features = True
-    term_names = ("ce", "kd", "hint")
-
-    def __init__(
-        self, projector: nn.Module, beta: float = 1.0, alpha: float = 0.0, temperature: float = 4.0
-    ) -> None:
-        super().__init__()
-        self.projector = projector
-        self.beta, self.alpha, self.temperature = float(beta), float(alpha), float(temperature)
-        self.needs_teacher_logits = self.alpha > 0
-
-    def active_terms(self) -> tuple[str, ...]:
-        return ("ce", "hint", "kd") if self.alpha > 0 else ("ce", "hint")
-
-    def forward(
-        self,
-        logits,
-        target,
-        teacher_logits=None,
-        student_feat=None,
-        teacher_map=None,
-        *,
-        feature_weight_scale: float = 1.0,
-    ) -> dict:
-        ce = F.cross_entropy(logits, target)
-        hint = fitnet_loss(self.projector(student_feat), teacher_map)
-        out = {"ce": ce, "hint": hint}
-        total = ce + self.beta * feature_weight_scale * hint
-        if self.alpha > 0:
-            out["kd"] = kd_loss(logits, teacher_logits, self.temperature)
-            total = total + self.alpha * out["kd"]
-        out["loss"] = total
-        return out
-
-
-class OFAObjective(Objective):
-    """OFA-KD: the final head and a projector branch on the tapped student stage are both
-    distilled in logit space with ``-sum_c [(p_t,c + m_c)^eps - m_c] log p_s,c``.
-
-    The branch (pool -> Linear for maps, Linear for vectors) is dropped after training.
+    Parameters
+    ----------
+    ctx : ObjectiveContext
+    levels : int
+        Wavelet levels.
+    ds2s : {"full", "light", "none"}
+        The DS2S variant.
+    **loss_options
+        The other :class:`~skdistill.losses.sfkd.SFKDLoss` parameters.
     """
-
-    needs_teacher_logits = True
-    needs_features = True
-    term_names = ("ce", "ofa", "ofa_branch")
-
-    def __init__(
-        self,
-        student_shape: tuple,
-        n_classes: int,
-        alpha: float = 1.0,
-        eps: float = 1.0,
-        temperature: float = 1.0,
-    ) -> None:
-        super().__init__()
-        width = student_shape[0] if len(student_shape) == 3 else student_shape[-1]
-        pool = [nn.AdaptiveAvgPool2d(1)] if len(student_shape) == 3 else []
-        self.branch = nn.Sequential(
-            *pool, nn.Flatten(), nn.LayerNorm(width), nn.Linear(width, n_classes)
-        )
-        self.alpha, self.eps, self.temperature = float(alpha), float(eps), float(temperature)
-
-    def forward(
-        self,
-        logits,
-        target,
-        teacher_logits=None,
-        student_feat=None,
-        teacher_map=None,
-        *,
-        feature_weight_scale: float = 1.0,
-    ) -> dict:
-        ce = F.cross_entropy(logits, target)
-        ofa = ofa_loss(logits, teacher_logits, target, self.eps, self.temperature)
-        branch = ofa_loss(
-            self.branch(student_feat), teacher_logits, target, self.eps, self.temperature
-        )
-        total = ce + self.alpha * (ofa + branch)
-        return {"loss": total, "ce": ce, "ofa": ofa, "ofa_branch": branch}
+    if ctx.use_features:
+        projector = make_projector(ctx.student_shape, ctx.teacher_shape)
+        channels, grid = ctx.teacher_shape[0], tuple(ctx.teacher_shape[1:])
+    else:
+        projector, channels, grid, ds2s = None, 1, (2**levels,) * 2, "none"
+    refiner = DS2S(channels, levels, grid, mode=ds2s)
+    loss = SFKDLoss(channels, grid, levels=levels, ds2s=refiner, **loss_options)
+    return SFKDObjective(projector, loss)
 
 
-class SFKDObjective(Objective):
-    """SFKD: the student map is aligned by the projector, then :class:`SFKDLoss` (DWT, DS2S,
-    wavelet and GFFL terms, logit KD) compares it with the normalised teacher map."""
-
-    term_names = ("ce", "kd", "wave", "freq")
-
-    def __init__(self, projector: nn.Module, loss: SFKDLoss) -> None:
-        super().__init__()
-        self.projector = projector
-        self.sfkd = loss
-        self.needs_teacher_logits = loss.kd_active
-        self.needs_features = loss.feature_active
-
-    def active_terms(self) -> tuple[str, ...]:
-        weights = {"kd": self.sfkd.alpha, "wave": self.sfkd.beta, "freq": self.sfkd.gamma}
-        return ("ce", *[k for k, w in weights.items() if w > 0])
-
-    def forward(
-        self,
-        logits,
-        target,
-        teacher_logits=None,
-        student_feat=None,
-        teacher_map=None,
-        *,
-        feature_weight_scale: float = 1.0,
-    ) -> dict:
-        student_map = self.projector(student_feat) if self.needs_features else None
-        return self.sfkd(
-            logits,
-            target,
-            teacher_logits,
-            student_map,
-            teacher_map if self.needs_features else None,
-            feature_weight_scale=feature_weight_scale,
-        )
-
-
-class StudentWithObjective(nn.Module):
-    """The trainable whole: the student network and the objective's student-side parts.
+class TappedStudent(nn.Module):
+    """The student, with its feature tapped while training (skorch's ``module``).
 
     In eval mode ``forward`` is the student alone (what ``predict_proba`` runs); in training
-    mode it is ``forward_train``, which also returns the tapped student feature in canonical
-    layout when the objective needs it.
+    mode it returns ``(logits, feature)``: the tapped output in canonical layout, or None when
+    ``tap`` is off.
+
+    Parameters
+    ----------
+    student : nn.Module
+        The network that predicts (``net_.module_.student``).
+    layer : str, optional
+        Module path of the tap.
+    canonical_kwargs : dict, optional
+        :func:`~skdistill.nn.vision.to_canonical` keywords for the tapped output.
+    tap : bool, default=False
+        Whether the objective needs the feature.
     """
 
     def __init__(
         self,
         student: nn.Module,
-        objective: Objective,
         layer: str | None = None,
         canonical_kwargs: dict | None = None,
+        tap: bool = False,
     ) -> None:
         super().__init__()
         self.student = student
-        self.objective = objective
         self.layer = layer
         self.canonical_kwargs = dict(canonical_kwargs or {})
+        self.tap = bool(tap)
 
     def forward(self, x: torch.Tensor):
-        # Training goes through forward (not forward_train directly) so that a data-parallel
-        # wrapper sees the pass and averages the gradients.
-        return self.forward_train(x) if self.training else self.student(x)
-
-    def forward_train(self, x: torch.Tensor):
-        if not self.objective.needs_features:
+        if not self.training:
+            return self.student(x)
+        if not self.tap:
             return self.student(x), None
         # The hook lives for one forward only: nothing to unregister before pickling.
         with FeatureTap(self.student, self.layer) as tap:
@@ -282,64 +202,217 @@ class StudentWithObjective(nn.Module):
 
 
 class FeatureWarmup(Callback):
-    """Linear warm-up of the feature-term weights over the first ``epochs`` epochs."""
+    """Linear warm-up of the feature-term weights over the first ``epochs`` epochs.
+
+    Sets the objective's ``feature_weight_scale`` at the start of each epoch.
+    """
 
     def __init__(self, epochs: int = 0) -> None:
         self.epochs = int(epochs)
 
     def on_epoch_begin(self, net, **kwargs) -> None:
         done = len(net.history) - 1  # the new epoch row is already there
-        net.feature_weight_scale_ = 1.0 if self.epochs <= 0 else min(1.0, (done + 1) / self.epochs)
+        scale = 1.0 if self.epochs <= 0 else min(1.0, (done + 1) / self.epochs)
+        net.core_criterion().feature_weight_scale = scale
 
 
-class ClassificationDistillNet(NeuralNet):
-    """skorch net for distillation into a classifier; teacher outputs arrive in the batch dict
-    (``teacher_logits``, ``teacher_map``) and are stripped before the student runs."""
+# --------------------------------------------------------------------------- the teacher side
+@contextlib.contextmanager
+def _evaluated_on(teacher: nn.Module, device: str) -> Iterator[nn.Module]:
+    """The teacher in eval mode on ``device``; its mode and device restored after."""
+    was_training = teacher.training
+    home = next(teacher.parameters(), torch.empty(0)).device
+    teacher.eval()
+    teacher.to(device)
+    try:
+        yield teacher
+    finally:
+        teacher.train(was_training)
+        teacher.to(home)  # the user's module goes back where it was
 
-    feature_weight_scale_ = 1.0
 
-    def reduce_value(self, value: torch.Tensor) -> torch.Tensor:
-        """A loss value as ``history`` records it (averaged over processes when distributed)."""
-        return value
-
-    def core_module(self) -> nn.Module:
-        """``module_`` itself (without a data-parallel wrapper when distributed)."""
-        return self.module_
-
-    def infer(self, x, **fit_params):
-        if isinstance(x, Mapping):
-            x = x["x"]
-        # (logits, feature) in training mode, logits in eval mode: see StudentWithObjective.
-        return self.module_(to_tensor(x, device=self.device))
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        y_true = to_tensor(y_true, device=self.device)
-        if not training:
-            logits = y_pred[0] if isinstance(y_pred, tuple) else y_pred
-            return F.cross_entropy(logits, y_true)
-        logits, feat = y_pred
-        batch = X if isinstance(X, Mapping) else {}
-        objective = self.core_module().objective
-        tl = batch.get("teacher_logits") if objective.needs_teacher_logits else None
-        tm = batch.get("teacher_map") if objective.needs_features else None
-        terms = objective(
-            logits,
-            y_true,
-            to_tensor(tl, device=self.device) if tl is not None else None,
-            feat,
-            to_tensor(tm, device=self.device) if tm is not None else None,
-            feature_weight_scale=self.feature_weight_scale_,
+def check_teacher_logits(teacher: nn.Module, images: np.ndarray, classes, device: str) -> None:
+    """One dry forward: the teacher must give one logit per class of y."""
+    with _evaluated_on(teacher, device), torch.no_grad():
+        out = teacher(torch.as_tensor(images[:2]).to(device))
+    if out.ndim != 2 or out.shape[1] != len(classes):
+        raise ValueError(
+            f"the teacher outputs shape {tuple(out.shape)} for 2 samples; it must give "
+            f"(n, {len(classes)}) logits, one per class of y ({list(classes)})."
         )
-        total = terms["loss"]
-        if not torch.isfinite(total):
-            bad = [k for k, v in terms.items() if not torch.isfinite(v)]
-            raise FloatingPointError(f"the training loss is not finite (terms: {bad}); lower lr.")
-        for name, value in terms.items():
-            if name != "loss":
-                self.history.record_batch(f"train_{name}", self.reduce_value(value).item())
-        return total
 
 
-def term_scoring(names) -> list:
-    """Epoch averages of each recorded loss term in ``history``."""
-    return [(f"train_{n}", PassthroughScoring(name=f"train_{n}", on_train=True)) for n in names]
+def normalise_teacher_map(m: torch.Tensor, grid: tuple | None = None) -> torch.Tensor:
+    """Resize a canonical teacher map to ``grid``; the parameter-free channel LayerNorm."""
+    if m.ndim == 4:
+        grid = grid or tuple(m.shape[-2:])
+        if tuple(m.shape[-2:]) != tuple(grid):
+            m = F.interpolate(m, size=grid, mode="bilinear", align_corners=False)
+        return channel_layernorm(m) if m.shape[1] > 1 else F.layer_norm(m, m.shape[-2:])
+    return F.layer_norm(m, m.shape[-1:])  # (B, 1, D): normalise the vector
+
+
+def _teacher_pass(teacher, images, n_classes, device, info, grid):
+    """Logits (n, K) and, with a tap ``info``, the normalised maps, batch by batch."""
+    logits = np.empty((len(images), n_classes), dtype=np.float32)
+    maps = None
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_evaluated_on(teacher, device))
+        stack.enter_context(torch.no_grad())
+        tap = None
+        if info is not None:
+            tap = stack.enter_context(FeatureTap(teacher, info["layer"], detach=True))
+        for lo in range(0, len(images), _BATCH):
+            xb = torch.as_tensor(images[lo : lo + _BATCH]).to(device)
+            logits[lo : lo + len(xb)] = teacher(xb).float().cpu().numpy()
+            if tap is not None:
+                m = to_canonical(tap.output, **info["canonical_kwargs"])
+                m = normalise_teacher_map(m, grid)
+                if maps is None:
+                    maps = np.empty((len(images), *m.shape[1:]), dtype=np.float32)
+                maps[lo : lo + len(xb)] = m.cpu().numpy()
+    return logits, maps
+
+
+def teacher_outputs(
+    teacher: nn.Module,
+    images: np.ndarray,
+    n_classes: int,
+    device: str,
+    info: dict | None = None,
+    grid: tuple | None = None,
+) -> tuple[dict, dict | None]:
+    """The teacher's outputs on every image, for the batch cache.
+
+    Parameters
+    ----------
+    teacher : nn.Module
+        Frozen; run in eval mode under ``no_grad`` and put back as it was.
+    images : ndarray (n, C, H, W)
+    n_classes : int
+    device : str
+    info : dict, optional
+        The teacher tap (:func:`~skdistill.nn.vision.discover_shapes`); None: logits only.
+    grid : tuple, optional
+        Grid the teacher map is resized to.
+
+    Returns
+    -------
+    cache : dict
+        ``TEACHER_PRED``: logits (n, K) (the log of probabilities for a module ending in a
+        softmax), and ``TEACHER_FEAT``: the normalised maps when tapped.
+    shapes : dict or None
+        The teacher tap's layer and raw, canonical and aligned shapes.
+    """
+    logits, maps = _teacher_pass(teacher, images, n_classes, device, info, grid)
+    if not np.isfinite(logits).all():
+        raise FloatingPointError("the teacher produced non-finite logits.")
+    if (logits >= 0).all() and np.allclose(logits.sum(axis=1), 1.0, atol=1e-4):
+        # A module ending in softmax (skorch's NLLLoss-style classifiers): its outputs are
+        # probabilities; their log is a valid logit vector (softmax is shift-invariant).
+        logits = np.log(np.clip(logits, 1e-12, None)).astype(np.float32)
+    if maps is None:
+        return {TEACHER_PRED: logits}, None
+    shapes = {
+        "layer": info["layer"],
+        "raw": info["raw_shape"],
+        "canonical": info["canonical_shape"],
+        "aligned": tuple(maps.shape[1:]),
+    }
+    return {TEACHER_PRED: logits, TEACHER_FEAT: maps}, shapes
+
+
+def _teacher_side(teacher: ImageTeacher, images, classes, device) -> tuple[dict, dict | None]:
+    """Check the teacher, find its tap, and cache its outputs (once, on the main process)."""
+    if teacher.module is None:
+        return compute_on_main(lambda: ({TEACHER_PRED: teacher.logits()}, None))
+    module = teacher.module
+    check_teacher_logits(module, images, classes, device)
+    info = grid = None
+    if teacher.use_features:
+        info = discover_shapes(module, teacher.layer, torch.as_tensor(images[:2]).to(device))
+        if teacher.grid is not None:
+            grid = teacher.grid(info["canonical_shape"])
+    return compute_on_main(
+        lambda: teacher_outputs(module, images, len(classes), device, info, grid)
+    )
+
+
+# --------------------------------------------------------------------------- the one entry point
+def _classifier_net(module: TappedStudent, objective, settings: TrainSettings) -> DistillNet:
+    callbacks = [
+        *term_scoring(objective.active_terms()),
+        ("feature_warmup", FeatureWarmup(settings.warmup_epochs)),
+    ]
+    return build_net(module, objective, settings, train_split=None, callbacks=callbacks)
+
+
+def fit_distilled_classifier(
+    student: nn.Module,
+    images: np.ndarray,
+    y: np.ndarray,
+    make_objective: Callable[[ObjectiveContext], DistillationObjective],
+    *,
+    classes,
+    settings: TrainSettings,
+    teacher: ImageTeacher | None = None,
+    student_layer: str = "auto",
+    tap_student: bool = False,
+) -> tuple[DistillNet, dict]:
+    """Train ``student`` on ``(images, y)``, distilled from ``teacher`` when given.
+
+    Call it under the fit's seed, right after building the student (and resolving the
+    teacher): the objective's trainable parts are drawn next, then the net trains.
+
+    Parameters
+    ----------
+    student : nn.Module
+        The network to train (trained in place).
+    images : ndarray (n, C, H, W), float32
+    y : ndarray (n,)
+        Encoded labels in ``range(len(classes))``.
+    make_objective : callable
+        ``ObjectiveContext -> DistillationObjective``, the method's objective for the tapped
+        shapes (not called without a teacher: the student then trains on cross-entropy).
+    classes : sequence
+        The class labels (for messages; their number is the logits' width).
+    settings : TrainSettings
+    teacher : ImageTeacher, optional
+        None trains the student alone.
+    student_layer : str, default="auto"
+        Module path of the student's tap.
+    tap_student : bool, default=False
+        Tap the student even without a teacher map (OFA's branch).
+
+    Returns
+    -------
+    net : DistillNet
+        Fitted and slim; ``net.module_.student`` predicts, ``net.criterion_`` is the objective.
+    feature_shapes : dict
+        ``"teacher"`` and ``"student"`` taps (layer, raw, canonical and aligned shapes), when
+        tapped.
+    """
+    shapes: dict = {}
+    cache: dict = {}
+    use_features = teacher is not None and teacher.use_features
+    if teacher is not None:
+        cache, teacher_shapes = _teacher_side(teacher, images, classes, settings.device)
+        if teacher_shapes is not None:
+            shapes["teacher"] = teacher_shapes
+    ctx = ObjectiveContext(len(classes), use_features)
+    layer, kwargs = None, {}
+    if teacher is not None and (use_features or tap_student):
+        info = discover_shapes(student, student_layer, torch.as_tensor(images[:2]))
+        shapes["student"] = {
+            "layer": info["layer"],
+            "raw": info["raw_shape"],
+            "canonical": info["canonical_shape"],
+        }
+        layer, kwargs = info["layer"], info["canonical_kwargs"]
+        teacher_shape = shapes["teacher"]["aligned"] if use_features else None
+        ctx = ObjectiveContext(len(classes), use_features, info["canonical_shape"], teacher_shape)
+    objective = make_objective(ctx) if teacher is not None else CrossEntropyObjective()
+    module = TappedStudent(student, layer, kwargs, tap=objective.needs_features)
+    net = _classifier_net(module, objective, settings)
+    net.fit(SliceDict(x=images, **cache) if cache else images, y.astype(np.int64))
+    return finish_net(net), shapes

@@ -19,6 +19,7 @@ the fitted ``module_`` is the student alone. Knows nothing of sktime or scikit-l
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import torch
 from skorch import NeuralNet
@@ -27,6 +28,7 @@ from skorch.utils import to_tensor
 from torch import nn
 
 from skdistill.losses.base import DistillationObjective, TeacherOutputs
+from skdistill.training.accelerate import make_net
 
 #: Batch keys of cached teacher outputs (stripped before the student runs).
 TEACHER_PRED, TEACHER_FEAT = "teacher_pred", "teacher_feat"
@@ -135,3 +137,48 @@ def term_scoring(names) -> list:
 
 def silent(*args, **kwargs) -> None:
     """A picklable sink that drops skorch's messages when verbose=0."""
+
+
+@dataclass
+class TrainSettings:
+    """How a student is trained: the estimators' common parameters, validated."""
+
+    lr: float
+    max_epochs: int
+    batch_size: int
+    device: str
+    verbose: int = 0
+    seed: int | None = None
+    patience: int | None = None
+    warmup_epochs: int = 0
+
+
+def build_net(
+    module: nn.Module,
+    objective: DistillationObjective,
+    settings: TrainSettings,
+    *,
+    train_split,
+    callbacks: list,
+    teacher=None,
+) -> DistillNet:
+    """The :class:`DistillNet` of every entry point: Adam on the student and the objective's
+    trainable parts, shuffled batches (or its accelerated variant under ``use_accelerator``)."""
+    device = settings.device
+    return make_net(
+        DistillNet,
+        device,
+        module=module,
+        criterion=objective,
+        teacher=teacher,
+        optimizer=torch.optim.Adam,
+        # One fused kernel instead of a Python loop over parameter tensors.
+        optimizer__fused=device.startswith(("cpu", "cuda")),
+        lr=float(settings.lr),
+        max_epochs=int(settings.max_epochs),
+        batch_size=int(settings.batch_size),
+        iterator_train__shuffle=True,
+        train_split=train_split,
+        callbacks=callbacks,
+        verbose=int(settings.verbose),
+    )

@@ -25,8 +25,8 @@ from skdistill._validation import cuda_devices
 from skdistill.losses.base import TeacherOutputs
 from skdistill.losses.timedistill import TimeDistillLoss, TimeDistillObjective
 from skdistill.nn.forecasting import FeatureRegressor
-from skdistill.training.accelerate import compute_on_main, finish_net, make_net
-from skdistill.training.net import DistillNet, silent, term_scoring
+from skdistill.training.accelerate import compute_on_main, finish_net
+from skdistill.training.net import DistillNet, TrainSettings, build_net, silent, term_scoring
 from skdistill.training.teacher import (
     EnsembleAdapter,
     FrozenTeacher,
@@ -36,19 +36,6 @@ from skdistill.training.teacher import (
 from skdistill.training.windows import TailSplit
 
 _MB = 2**20
-
-
-@dataclass
-class TrainSettings:
-    """How the student is trained (the estimators' common parameters, validated)."""
-
-    lr: float
-    max_epochs: int
-    batch_size: int
-    patience: int | None
-    device: str
-    seed: int
-    verbose: int = 0
 
 
 @dataclass
@@ -233,24 +220,15 @@ def fit_timedistill(
                 teachers, data, n_train, feat_on, settings.device, settings.verbose
             )
         data.with_teacher(cache)
-        net = make_net(
-            DistillNet,
-            settings.device,
-            module=ForecastStudent(student),
-            criterion=objective,
-            teacher=per_batch,
-            optimizer=torch.optim.Adam,
-            # One fused kernel instead of a Python loop over parameter tensors.
-            optimizer__fused=settings.device.startswith(("cpu", "cuda")),
-            lr=float(settings.lr),
-            max_epochs=int(settings.max_epochs),
-            batch_size=int(settings.batch_size),
-            iterator_train__shuffle=True,
+        net = build_net(
+            ForecastStudent(student),
+            objective,
+            settings,
             train_split=TailSplit(n_valid),
             callbacks=training_callbacks(
                 objective.active_terms(), settings.patience, bool(n_valid), settings.verbose
             ),
-            verbose=int(settings.verbose),
+            teacher=per_batch,
         )
         with warnings.catch_warnings():
             # skorch warns that y=None with a Dataset; that is how windows are passed.

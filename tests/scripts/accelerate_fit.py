@@ -1,4 +1,4 @@
-"""Fit a distilled forecaster and a distilled classifier data-parallel; run with torchrun.
+"""Fit a distilled forecaster, regressor and classifier data-parallel; run with torchrun.
 
 ``torchrun --nproc_per_node 2 accelerate_fit.py OUT_DIR``: every process writes its final
 history line as JSON (rankN.json); the main process pickles the fitted estimators into OUT_DIR.
@@ -16,6 +16,7 @@ from accelerate import Accelerator
 from skdistill.classification import SFKDClassifier
 from skdistill.datasets import load_ltsf
 from skdistill.forecasting import DistilledMLPForecaster, ITransformerForecaster
+from skdistill.regression import DistilledMLPRegressor
 from skdistill.training.accelerate import use_accelerator
 
 
@@ -30,6 +31,15 @@ def main(out: Path) -> None:
         teacher, window_length=48, hidden_size=32, moving_avg=5, max_epochs=3, patience=None,
         random_state=0,
     )
+    # The regressor on the same windows, with the teacher's own forecasts as its targets.
+    values = y.to_numpy()
+    starts = np.arange(0, 900)
+    windows = np.stack([values[s : s + 48] for s in starts])
+    targets = np.stack([values[s + 48 : s + 56] for s in starts])
+    regressor = DistilledMLPRegressor(
+        hidden_size=32, moving_avg=5, max_epochs=3, patience=None, random_state=0
+    )
+    teacher_pred = teacher.predict_windows(windows)
     from sklearn.datasets import load_digits
 
     X, labels = load_digits(return_X_y=True)
@@ -43,6 +53,7 @@ def main(out: Path) -> None:
     )
     with use_accelerator(accelerator):
         forecaster.fit(y, fh=range(1, 9))
+        regressor.fit(windows, targets, teacher_predictions=teacher_pred)
         classifier.fit(X, labels)
     # One file per rank: two processes printing to one pipe can interleave their lines.
     out.mkdir(parents=True, exist_ok=True)
@@ -51,9 +62,10 @@ def main(out: Path) -> None:
         "world": accelerator.num_processes,
         "forecaster": {k: v for k, v in forecaster.history_[-1].items() if k != "batches"},
         "classifier": {k: v for k, v in classifier.history_[-1].items() if k != "batches"},
+        "regressor": {k: v for k, v in regressor.history_[-1].items() if k != "batches"},
     }))
     if accelerator.is_main_process:
-        (out / "models.pkl").write_bytes(pickle.dumps((forecaster, classifier)))
+        (out / "models.pkl").write_bytes(pickle.dumps((forecaster, classifier, regressor)))
     accelerator.wait_for_everyone()
     accelerator.end_training()
 
