@@ -38,8 +38,14 @@ def _worker(args) -> None:
     train, val, _ = ltsf_split("ETTh1", len(frame), L)
     teacher = pickle.loads(Path(args.teacher).read_bytes())
     student = DistilledMLPForecaster(
-        teacher, alpha=2.0, beta=2.0, window_length=L, validation_size=val.stop - train.stop,
-        max_epochs=args.epochs, patience=None, random_state=0,
+        teacher,
+        alpha=2.0,
+        beta=2.0,
+        window_length=L,
+        validation_size=val.stop - train.stop,
+        max_epochs=args.epochs,
+        patience=None,
+        random_state=0,
     )
     distributed = "RANK" in os.environ
     if distributed:
@@ -56,12 +62,17 @@ def _worker(args) -> None:
         main = True
     if main:
         rows = list(student.history_)
-        print(json.dumps({
-            "processes": int(os.environ.get("WORLD_SIZE", 1)),
-            "threads_per_process": args.threads,
-            "epoch_s": [r["dur"] for r in rows],
-            "valid_loss": [r["valid_loss"] for r in rows],
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "processes": int(os.environ.get("WORLD_SIZE", 1)),
+                    "threads_per_process": args.threads,
+                    "epoch_s": [r["dur"] for r in rows],
+                    "valid_loss": [r["valid_loss"] for r in rows],
+                }
+            ),
+            flush=True,
+        )
     if distributed:
         accelerator.wait_for_everyone()
         accelerator.end_training()
@@ -80,7 +91,7 @@ def main(argv=None) -> dict:
         _worker(args)
         return {}
 
-    from skdistill.benchmarks._common import machine, versions
+    from skdistill.benchmarks._common import write_record
     from skdistill.datasets import load_ltsf, ltsf_split
     from skdistill.forecasting import ITransformerForecaster
 
@@ -92,14 +103,31 @@ def main(argv=None) -> dict:
             window_length=L, validation_size=val.stop - train.stop, max_epochs=1, random_state=0
         ).fit(frame.iloc[: val.stop], fh=range(1, H + 1))
         teacher_path.write_bytes(pickle.dumps(teacher))
-        me = [str(Path(__file__).resolve()), "--worker", "--teacher", str(teacher_path),
-              "--epochs", str(args.epochs)]
+        me = [
+            str(Path(__file__).resolve()),
+            "--worker",
+            "--teacher",
+            str(teacher_path),
+            "--epochs",
+            str(args.epochs),
+        ]
         runs = {}
         for label, cmd in (
             ("1 process", [sys.executable, *me, "--threads", str(args.cores)]),
-            ("2 processes", [sys.executable, "-m", "torch.distributed.run", "--standalone",
-                             "--nproc_per_node", "2", *me,
-                             "--threads", str(max(1, args.cores // 2))]),
+            (
+                "2 processes",
+                [
+                    sys.executable,
+                    "-m",
+                    "torch.distributed.run",
+                    "--standalone",
+                    "--nproc_per_node",
+                    "2",
+                    *me,
+                    "--threads",
+                    str(max(1, args.cores // 2)),
+                ],
+            ),
         ):
             proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
             line = [x for x in proc.stdout.splitlines() if x.startswith("{")][-1]
@@ -110,17 +138,19 @@ def main(argv=None) -> dict:
     t2 = statistics.median(two["epoch_s"][1:] or two["epoch_s"])
     print(f"ETTh1 L={L} H={H}, DMLP distilled from iTransformer, {args.epochs} epochs")
     for label, run, t in (("1 process", one, t1), ("2 processes", two, t2)):
-        print(f"  {label:<12} {run['threads_per_process']} thread(s) each: {t:6.2f} s/epoch, "
-              f"final valid MSE {run['valid_loss'][-1]:.4f}")
+        print(
+            f"  {label:<12} {run['threads_per_process']} thread(s) each: {t:6.2f} s/epoch, "
+            f"final valid MSE {run['valid_loss'][-1]:.4f}"
+        )
     print(f"  speed-up {t1 / t2:.2f}x")
-    record = {"benchmark": "accelerate_speedup", "epochs": args.epochs, "runs": runs,
-              "epoch_s_median": {"1 process": t1, "2 processes": t2}, "speedup": t1 / t2,
-              "machine": machine(), "versions": versions()}
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2))
-    print(f"record: {out}")
-    return record
+    return write_record(
+        args.output,
+        "accelerate_speedup",
+        epochs=args.epochs,
+        runs=runs,
+        epoch_s_median={"1 process": t1, "2 processes": t2},
+        speedup=t1 / t2,
+    )
 
 
 if __name__ == "__main__":

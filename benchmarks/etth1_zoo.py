@@ -33,29 +33,21 @@ uses the estimators' own defaults instead.
 from __future__ import annotations
 
 import argparse
-import json
-import pickle
-import platform
 import statistics
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
-import skdistill.forecasting as forecasting
-from skdistill import __version__
 from skdistill._evaluation import evaluate_windows, latency_ms
+from skdistill.benchmarks._common import first_windows, machine, median_ms, versions
+from skdistill.benchmarks._engine import pickled, run_cells
+from skdistill.benchmarks._registry import TEACHERS, teacher_class
 from skdistill.datasets import load_ltsf, ltsf_split
 from skdistill.forecasting import DistilledMLPForecaster, MLPForecaster
 from skdistill.nn.forecasting import DMLP, ITransformer, ModernTCN, PatchTST, TimeMixer
 
-_TEACHERS = {
-    "itransformer": "ITransformerForecaster",
-    "patchtst": "PatchTSTForecaster",
-    "moderntcn": "ModernTCNForecaster",
-    "timemixer": "TimeMixerForecaster",
-}
+_STEPS = ("teachers", "students", "ensemble", "latency", "efficiency")
 # Per-teacher overrides for a 2-core CPU (see the module docstring). Estimated epoch cost at
 # L=720 on 2 cores: PatchTST ~100 s, ModernTCN ~480 s, TimeMixer ~150 s, iTransformer ~4 s.
 _CPU_BUDGET = {
@@ -95,9 +87,7 @@ class _Bench:
         )
         self.mean = self.values[train].mean(axis=0)
         self.scale = self.values[train].std(axis=0)
-        self.contexts = np.stack(
-            [self.values[self.test.start + i : self.test.start + i + L] for i in range(32)]
-        )
+        self.contexts = first_windows(self.values, self.test.start, L)
 
     def row(self, name: str, model, fit_s: float, **extra) -> dict:
         metrics = evaluate_windows(
@@ -128,18 +118,15 @@ class _Bench:
         return r
 
     def teacher(self, key: str):
-        path = self.out / f"teacher_{key}.pkl"
-        if path.exists():
-            with path.open("rb") as f:
-                model, fit_s = pickle.load(f)
-            return model, fit_s
-        kw = {} if self.args.reference_schedule else _CPU_BUDGET[key]
-        t0 = time.perf_counter()
-        model = getattr(forecasting, _TEACHERS[key])(**self.common, **kw).fit(self.y, fh=self.fh)
-        fit_s = time.perf_counter() - t0
-        with path.open("wb") as f:
-            pickle.dump((model, fit_s), f)
-        return model, fit_s
+        """``(fitted teacher, fit seconds)``, fitted once and pickled next to the records."""
+
+        def fit() -> tuple:
+            kw = {} if self.args.reference_schedule else _CPU_BUDGET[key]
+            t0 = time.perf_counter()
+            model = teacher_class(key)(**self.common, **kw).fit(self.y, fh=self.fh)
+            return model, time.perf_counter() - t0
+
+        return pickled(self.out / f"teacher_{key}.pkl", fit)
 
     def distil(self, teacher, **kw):
         t0 = time.perf_counter()
@@ -261,14 +248,9 @@ class _Bench:
 
         def measure(module: torch.nn.Module) -> tuple[int, float]:
             module.eval()
-            times = []
             with torch.no_grad():
-                module(x)  # warm-up
-                for _ in range(self.args.repeats_heavy):
-                    t0 = time.perf_counter()
-                    module(x)
-                    times.append((time.perf_counter() - t0) * 1e3)
-            return sum(p.numel() for p in module.parameters()), statistics.median(times)
+                ms = median_ms(lambda: module(x), self.args.repeats_heavy, warmup=1)
+            return sum(p.numel() for p in module.parameters()), ms
 
         torch.manual_seed(0)
         s_params, s_ms = measure(DMLP(L, H, C))
@@ -296,13 +278,11 @@ class _Bench:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", nargs="+", default=list(_STEPS), choices=_STEPS)
+    parser.add_argument("--teachers", nargs="+", default=list(TEACHERS), choices=TEACHERS)
+    parser.add_argument("--student-teacher", default="itransformer", choices=TEACHERS)
     parser.add_argument(
-        "--steps", nargs="+", default=["teachers", "students", "ensemble", "latency", "efficiency"]
-    )
-    parser.add_argument("--teachers", nargs="+", default=list(_TEACHERS), choices=_TEACHERS)
-    parser.add_argument("--student-teacher", default="itransformer", choices=_TEACHERS)
-    parser.add_argument(
-        "--ensemble", nargs=2, default=["itransformer", "patchtst"], choices=_TEACHERS
+        "--ensemble", nargs=2, default=["itransformer", "patchtst"], choices=TEACHERS
     )
     parser.add_argument("--window-length", type=int, default=720)
     parser.add_argument("--horizon", type=int, default=96)
@@ -320,26 +300,28 @@ def main() -> None:
     args = parser.parse_args()
 
     bench = _Bench(args)
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, "
-        f"{platform.processor() or platform.machine()}",
-        flush=True,
-    )
-    for step in args.steps:
-        path = bench.out / f"{step}.json"
-        if path.exists() and not args.force:
-            print(f"[{step}] already recorded in {path}", flush=True)
-            continue
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads", flush=True)
+    if args.force:
+        for step in args.steps:
+            (bench.out / f"{step}.json").unlink(missing_ok=True)
+
+    def compute(step: str) -> dict:
         print(f"\n[{step}]", flush=True)
-        t0 = time.perf_counter()
         record = getattr(bench, f"step_{step}")()
-        record.update(
-            settings={k: v for k, v in vars(args).items()},
-            seconds=time.perf_counter() - t0,
-            versions={"skdistill": __version__, "torch": torch.__version__},
-            machine={"platform": platform.platform(), "threads": torch.get_num_threads()},
-        )
-        path.write_text(json.dumps(record, indent=2, default=str))
+        record.update(settings=vars(args), versions=versions(), machine=machine())
+        return record
+
+    # One resumable record per step, <output-dir>/<step>.json, as the benchmark suites keep
+    # one per cell.
+    run_cells(
+        args.steps,
+        bench.out,
+        str,
+        str,
+        compute,
+        lambda rec: f"done in {rec['wall_s']:.0f} s",
+        print,
+    )
 
 
 if __name__ == "__main__":

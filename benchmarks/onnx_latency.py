@@ -14,25 +14,11 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-
-
-def _median_ms(fn, repeats: int) -> float:
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
 
 
 def main(argv=None) -> dict:
@@ -43,7 +29,7 @@ def main(argv=None) -> dict:
     args = parser.parse_args(argv)
     import onnxruntime as ort
 
-    from skdistill.benchmarks._common import machine, versions
+    from skdistill.benchmarks._common import median_ms, write_record
     from skdistill.classification import KDClassifier
     from skdistill.datasets import load_ltsf
     from skdistill.forecasting import MLPForecaster
@@ -65,10 +51,20 @@ def main(argv=None) -> dict:
         for batch in (1, 32):
             starts = rng.integers(0, len(values) - 720, size=batch)
             windows = np.stack([values[s : s + 720] for s in starts])
-            torch_ms = _median_ms(lambda w=windows: forecaster.predict_windows(w), args.repeats)
-            ort_ms = _median_ms(lambda w=windows: session.run(None, {"window": w}), args.repeats)
-            results.append({"model": "DMLP (L=720, H=96, C=7)", "batch": batch,
-                            "torch_ms": torch_ms, "onnxruntime_ms": ort_ms})
+            torch_ms = median_ms(
+                lambda w=windows: forecaster.predict_windows(w), args.repeats, warmup=3
+            )
+            ort_ms = median_ms(
+                lambda w=windows: session.run(None, {"window": w}), args.repeats, warmup=3
+            )
+            results.append(
+                {
+                    "model": "DMLP (L=720, H=96, C=7)",
+                    "batch": batch,
+                    "torch_ms": torch_ms,
+                    "onnxruntime_ms": ort_ms,
+                }
+            )
 
         images = rng.random((512, 1, 28, 28), dtype=np.float32)
         labels = np.arange(512) % 10
@@ -76,22 +72,26 @@ def main(argv=None) -> dict:
         session = ort.InferenceSession(str(clf.export_onnx(Path(tmp) / "vit.onnx")), options)
         for batch in (1, 32):
             x = images[:batch]
-            torch_ms = _median_ms(lambda x=x: clf.predict_proba(x), args.repeats)
-            ort_ms = _median_ms(lambda x=x: session.run(None, {"images": x}), args.repeats)
-            results.append({"model": "ViT student (1x28x28, 10 classes)", "batch": batch,
-                            "torch_ms": torch_ms, "onnxruntime_ms": ort_ms})
+            torch_ms = median_ms(lambda x=x: clf.predict_proba(x), args.repeats, warmup=3)
+            ort_ms = median_ms(lambda x=x: session.run(None, {"images": x}), args.repeats, warmup=3)
+            results.append(
+                {
+                    "model": "ViT student (1x28x28, 10 classes)",
+                    "batch": batch,
+                    "torch_ms": torch_ms,
+                    "onnxruntime_ms": ort_ms,
+                }
+            )
 
     for r in results:
-        print(f"{r['model']:<36} batch {r['batch']:>2}: torch {r['torch_ms']:7.2f} ms, "
-              f"onnxruntime {r['onnxruntime_ms']:7.2f} ms "
-              f"({r['torch_ms'] / r['onnxruntime_ms']:.1f}x)")
-    record = {"benchmark": "onnx_latency", "threads": args.threads, "repeats": args.repeats,
-              "results": results, "machine": machine(), "versions": versions()}
-    out = Path(args.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=2))
-    print(f"record: {out}")
-    return record
+        print(
+            f"{r['model']:<36} batch {r['batch']:>2}: torch {r['torch_ms']:7.2f} ms, "
+            f"onnxruntime {r['onnxruntime_ms']:7.2f} ms "
+            f"({r['torch_ms'] / r['onnxruntime_ms']:.1f}x)"
+        )
+    return write_record(
+        args.output, "onnx_latency", threads=args.threads, repeats=args.repeats, results=results
+    )
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ sphinx_gallery_conf = {
 }
 
 templates_path = []
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "benchmarks/*/report.rst"]
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 html_theme = "pydata_sphinx_theme"
 html_title = f"skdistill {release}"
 html_theme_options = {"navigation_with_keys": False}

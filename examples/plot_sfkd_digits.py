@@ -10,7 +10,7 @@ compared with the same CNN trained alone and with plain logit distillation
 
 The dataset is tiny (1,797 images, 540 of them held out): differences of a point or two
 between the students are within the spread across seeds. The point here is the API and the
-loss terms, not a ranking; see ``benchmarks/fashion_mnist_acceptance.py`` for a larger
+loss terms, not a ranking; see ``skdistill benchmark vision`` for a larger
 comparison.
 """
 
@@ -25,9 +25,7 @@ from skdistill.nn.vision import build_model
 
 X, y = load_digits(return_X_y=True)
 X = (X / 16.0).astype(np.float32).reshape(-1, 1, 8, 8)  # (n, C, H, W) images in [0, 1]
-X_train, X_test, y_train, y_test = train_test_split(
-    X, y, test_size=0.3, stratify=y, random_state=0
-)
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
 
 # %%
 # The teacher
@@ -36,8 +34,10 @@ X_train, X_test, y_train, y_test = train_test_split(
 # zoo's ViT as student is simply a ViT classifier. On 8x8 images it uses 2x2 patches: a 4x4
 # token grid plus a class token.
 teacher = KDClassifier(student="vit", max_epochs=20, random_state=0).fit(X_train, y_train)
-print(f"ViT teacher: {teacher.score(X_test, y_test):.3f} test accuracy, "
-      f"{teacher.n_parameters():,} parameters")
+print(
+    f"ViT teacher: {teacher.score(X_test, y_test):.3f} test accuracy, "
+    f"{teacher.n_parameters():,} parameters"
+)
 
 # %%
 # The students
@@ -57,8 +57,10 @@ models = {
 }
 for name, model in models.items():
     model.fit(X_train, y_train)
-    print(f"{name:<10} {model.score(X_test, y_test):.3f} test accuracy, "
-          f"{model.n_parameters():,} parameters")
+    print(
+        f"{name:<10} {model.score(X_test, y_test):.3f} test accuracy, "
+        f"{model.n_parameters():,} parameters"
+    )
 
 # %%
 # What was tapped: the raw outputs, their canonical (C, H, W) layout and the aligned grid.

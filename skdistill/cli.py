@@ -50,19 +50,42 @@ def _demo_run(args: argparse.Namespace) -> int:
     return run(args)
 
 
-def _benchmark_args(parser: argparse.ArgumentParser) -> None:
-    suites = parser.add_subparsers(dest="suite", metavar="SUITE", required=True)
-    ltsf = suites.add_parser(
-        "ltsf",
-        help="TimeDistill on the long-term forecasting datasets (resumable)",
-        description="Datasets x horizons x teachers x methods under the standard protocol; "
-        "each finished cell is stored and not recomputed.",
-    )
-    ltsf.add_argument(
+def _suite_args(suites, name: str, help_text: str, description: str, quick: str):
+    """A ``benchmark`` suite's parser with the options every suite has, the rest to add."""
+    parser = suites.add_parser(name, help=help_text, description=description)
+    parser.add_argument(
         "--profile",
         choices=("quick", "full"),
         default="quick",
-        help="quick: minutes on 2 CPU cores; full: the report's settings",
+        help=f"quick: {quick}; full: the report's settings",
+    )
+    _data_args(parser)
+    parser.add_argument("--device", help="cpu, cuda, cuda:N")
+    parser.add_argument("--threads", type=int, help="torch threads for the run")
+    parser.add_argument("--output-dir", default=f"skdistill_output/{name}")
+    parser.add_argument(
+        "--report-dir", help="where report.md/.rst and plots go (default: --output-dir)"
+    )
+    parser.add_argument(
+        "--rst-image-prefix", default="", help="prefix of the image paths in report.rst"
+    )
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="render the report from the stored cells without fitting",
+    )
+    return parser
+
+
+def _benchmark_args(parser: argparse.ArgumentParser) -> None:
+    suites = parser.add_subparsers(dest="suite", metavar="SUITE", required=True)
+    ltsf = _suite_args(
+        suites,
+        "ltsf",
+        "TimeDistill on the long-term forecasting datasets (resumable)",
+        "Datasets x horizons x teachers x methods under the standard protocol; "
+        "each finished cell is stored and not recomputed.",
+        "minutes on 2 CPU cores",
     )
     ltsf.add_argument("--datasets", nargs="+", help="override the profile's datasets")
     ltsf.add_argument("--horizons", nargs="+", type=int)
@@ -72,35 +95,16 @@ def _benchmark_args(parser: argparse.ArgumentParser) -> None:
     ltsf.add_argument("--window-length", type=int)
     ltsf.add_argument("--teacher-epochs", type=int, help="cap every teacher's max_epochs")
     ltsf.add_argument("--student-epochs", type=int, help="cap the students' max_epochs")
-    ltsf.add_argument("--device", help="cpu, cuda, cuda:N")
     ltsf.add_argument(
         "--online-epochs", type=int, help="epochs of the teacher-per-batch timing run (0: skip)"
     )
-    ltsf.add_argument("--threads", type=int, help="torch threads for the run")
-    ltsf.add_argument("--output-dir", default="skdistill_output/ltsf")
-    ltsf.add_argument(
-        "--report-dir", help="where report.md/.rst and plots go (default: --output-dir)"
-    )
-    ltsf.add_argument(
-        "--rst-image-prefix", default="", help="prefix of the image paths in report.rst"
-    )
-    ltsf.add_argument(
-        "--report-only",
-        action="store_true",
-        help="render the report from the stored cells without fitting",
-    )
-    _data_args(ltsf)
-    vision = suites.add_parser(
+    vision = _suite_args(
+        suites,
         "vision",
-        help="SFKD and the baselines across image architecture pairs (resumable)",
-        description="Datasets x teacher/student pairs x methods with one epoch budget; each "
+        "SFKD and the baselines across image architecture pairs (resumable)",
+        "Datasets x teacher/student pairs x methods with one epoch budget; each "
         "finished cell is stored and not recomputed.",
-    )
-    vision.add_argument(
-        "--profile",
-        choices=("quick", "full"),
-        default="quick",
-        help="quick: minutes on 2 CPU cores (digits); full: the report's settings",
+        "minutes on 2 CPU cores (digits)",
     )
     vision.add_argument("--datasets", nargs="+", help="fashion_mnist, cifar10, digits")
     vision.add_argument("--pairs", nargs="+", help="teacher->student, e.g. cnn->vit")
@@ -127,46 +131,49 @@ def _benchmark_args(parser: argparse.ArgumentParser) -> None:
     )
     vision.add_argument("--n-train", type=int, help="stratified training subset (large data)")
     vision.add_argument("--n-test", type=int)
-    vision.add_argument("--device", help="cpu, cuda, cuda:N")
-    vision.add_argument("--threads", type=int, help="torch threads for the run")
-    vision.add_argument("--output-dir", default="skdistill_output/vision")
-    vision.add_argument("--report-dir", help="where report.md/.rst and plots go")
-    vision.add_argument(
-        "--rst-image-prefix", default="", help="prefix of the image paths in report.rst"
-    )
-    vision.add_argument(
-        "--report-only", action="store_true", help="render the report from the stored cells"
-    )
-    _data_args(vision)
 
 
-def _benchmark_run(args: argparse.Namespace) -> int:
-    if args.suite == "vision":
-        return _vision_run(args)
-    from skdistill.benchmarks.ltsf import (
-        LTSF_PROFILES,
-        render_ltsf_report,
-        run_ltsf,
-        with_overrides,
-    )
+# Options copied onto a suite's profile when given (the others adjust it in _ltsf_config).
+_LTSF_FIELDS = (
+    "datasets",
+    "horizons",
+    "teachers",
+    "methods",
+    "seeds",
+    "window_length",
+    "device",
+    "online_epochs",
+    "threads",
+)
+_VISION_FIELDS = (
+    "datasets",
+    "pairs",
+    "methods",
+    "ablation_pairs",
+    "seeds",
+    "epochs",
+    "teacher_epochs",
+    "teacher_data",
+    "teacher_flip",
+    "teacher_shift",
+    "batch_size",
+    "teacher_batch_size",
+    "n_train",
+    "n_test",
+    "device",
+    "threads",
+)
 
-    config = LTSF_PROFILES[args.profile]
-    changes = {
-        k: getattr(args, k)
-        for k in (
-            "datasets",
-            "horizons",
-            "teachers",
-            "methods",
-            "seeds",
-            "window_length",
-            "device",
-            "online_epochs",
-            "threads",
-        )
-        if getattr(args, k) is not None
-    }
-    config = with_overrides(config, **changes)
+
+def _overrides(args: argparse.Namespace, fields: Sequence[str]) -> dict:
+    return {k: getattr(args, k) for k in fields if getattr(args, k) is not None}
+
+
+def _ltsf_config(args: argparse.Namespace):
+    from skdistill.benchmarks._common import with_overrides
+    from skdistill.benchmarks.ltsf import LTSF_PROFILES
+
+    config = with_overrides(LTSF_PROFILES[args.profile], **_overrides(args, _LTSF_FIELDS))
     if args.teacher_epochs is not None:
         config = with_overrides(
             config,
@@ -179,40 +186,25 @@ def _benchmark_run(args: argparse.Namespace) -> int:
         config = with_overrides(
             config, student_params={**config.student_params, "max_epochs": args.student_epochs}
         )
-    if not args.report_only:
-        run_ltsf(config, args.output_dir, data_home=args.data_home)
-    paths = render_ltsf_report(args.output_dir, args.report_dir, args.rst_image_prefix)
-    print(f"report: {paths['md']} and {paths['rst']}")
-    return 0
+    return config
 
 
-def _vision_run(args: argparse.Namespace) -> int:
+def _vision_config(args: argparse.Namespace):
     from skdistill.benchmarks._common import with_overrides
-    from skdistill.benchmarks.vision import VISION_PROFILES, render_vision_report, run_vision
+    from skdistill.benchmarks.vision import VISION_PROFILES
 
-    names = (
-        "datasets",
-        "pairs",
-        "methods",
-        "ablation_pairs",
-        "seeds",
-        "epochs",
-        "teacher_epochs",
-        "teacher_data",
-        "teacher_flip",
-        "teacher_shift",
-        "batch_size",
-        "teacher_batch_size",
-        "n_train",
-        "n_test",
-        "device",
-        "threads",
-    )
-    changes = {k: getattr(args, k) for k in names if getattr(args, k) is not None}
-    config = with_overrides(VISION_PROFILES[args.profile], **changes)
+    return with_overrides(VISION_PROFILES[args.profile], **_overrides(args, _VISION_FIELDS))
+
+
+def _benchmark_run(args: argparse.Namespace) -> int:
+    from skdistill import benchmarks
+
+    config = _ltsf_config(args) if args.suite == "ltsf" else _vision_config(args)
     if not args.report_only:
-        run_vision(config, args.output_dir, data_home=args.data_home)
-    paths = render_vision_report(args.output_dir, args.report_dir, args.rst_image_prefix)
+        run = getattr(benchmarks, f"run_{args.suite}")
+        run(config, args.output_dir, data_home=args.data_home)
+    render = getattr(benchmarks, f"render_{args.suite}_report")
+    paths = render(args.output_dir, args.report_dir, args.rst_image_prefix)
     print(f"report: {paths['md']} and {paths['rst']}")
     return 0
 

@@ -22,18 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
+from skdistill.benchmarks._registry import TEACHERS, teacher_class
+
 _DATASET = "ETTh1"
 _FIT_END = 11520  # train + validation rows of the ETTh protocol
 _VALIDATION_ROWS = 2880  # 11520 - 8640: the validation rows of the ETTh protocol
 _TARGET = "OT"
 _LATENCY_WINDOWS = 32
-# --teacher choices: display name and forecaster class name in skdistill.forecasting
-_TEACHERS = {
-    "itransformer": ("iTransformer", "ITransformerForecaster"),
-    "patchtst": ("PatchTST", "PatchTSTForecaster"),
-    "moderntcn": ("ModernTCN", "ModernTCNForecaster"),
-    "timemixer": ("TimeMixer", "TimeMixerForecaster"),
-}
 _QUICK = {"window_length": 96, "horizon": 24, "epochs": 2, "teacher_epochs": 1}
 
 
@@ -43,12 +38,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--horizon", type=int, default=96, help="forecast horizon H (96)")
     parser.add_argument("--epochs", type=int, default=6, help="epochs of both MLPs (6)")
     parser.add_argument(
-        "--teacher", default="itransformer", choices=sorted(_TEACHERS),
+        "--teacher",
+        default="itransformer",
+        choices=sorted(TEACHERS),
         help="the teacher forecaster (itransformer)",
     )
-    parser.add_argument(
-        "--teacher-epochs", type=int, default=3, help="epochs of the teacher (3)"
-    )
+    parser.add_argument("--teacher-epochs", type=int, default=3, help="epochs of the teacher (3)")
     parser.add_argument("--seed", type=int, default=0, help="random_state of every model (0)")
     parser.add_argument(
         "--output-dir",
@@ -167,46 +162,10 @@ def _plot(path: Path, y, test: slice, L: int, H: int, forecasts: dict) -> None:
     plt.close(fig)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Train the three models, print the comparison, write ``results.json`` and the plot."""
-    t_start = time.perf_counter()
-    settings = _settings(args)
-    L, H = settings["window_length"], settings["horizon"]
-    epochs, seed = settings["epochs"], settings["seed"]
-    out_dir = Path(args.output_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-
-    def say(message: str) -> None:
-        print(f"[{time.perf_counter() - t_start:7.1f} s] {message}", flush=True)
-
-    from sktime.forecasting.base import ForecastingHorizon
-
-    from skdistill._evaluation import evaluate_windows, latency_ms
-    from skdistill.datasets import load_ltsf, ltsf_split
-    from skdistill.forecasting import (
-        DistilledMLPForecaster,
-        MLPForecaster,
-    )
-
-    y = load_ltsf(_DATASET)
-    train, _, test = ltsf_split(_DATASET, len(y), L)
-    values = y.to_numpy(dtype=np.float64)
-    # The protocol's scaler: population statistics of the training rows only.
-    mean = values[train].mean(axis=0)
-    scale = values[train].std(axis=0)
-    y_fit = y.iloc[:_FIT_END]
-    fh = ForecastingHorizon(np.arange(1, H + 1), is_relative=True)
-    common = {
-        "window_length": L,
-        "validation_size": _VALIDATION_ROWS,
-        "device": args.device,
-        "random_state": seed,
-    }
-    say(
-        f"{_DATASET}: {len(y)} rows x {y.shape[1]} channels; fit on rows [0, {_FIT_END}) "
-        f"(train [0, {train.stop}), validation targets [{train.stop}, {_FIT_END})), "
-        f"test rows [{test.start}, {test.stop}); L={L}, H={H}"
-    )
+def _fit_models(settings: dict, y_fit, fh, common: dict, say) -> tuple[dict, dict]:
+    """The teacher, the MLP alone and the distilled MLP, fitted in that order; their fit
+    seconds."""
+    from skdistill.forecasting import DistilledMLPForecaster, MLPForecaster
 
     models: dict[str, object] = {}
     fit_seconds: dict[str, float] = {}
@@ -221,13 +180,12 @@ def run(args: argparse.Namespace) -> int:
         models[name] = forecaster
         return forecaster
 
-    import skdistill.forecasting as forecasting
-
-    label, cls_name = _TEACHERS[args.teacher]
+    epochs, teacher_epochs = settings["epochs"], settings["teacher_epochs"]
+    name = settings["teacher"]
     teacher = fit(
-        f"{label} (teacher)",
-        getattr(forecasting, cls_name)(max_epochs=settings["teacher_epochs"], **common),
-        settings["teacher_epochs"],
+        f"{TEACHERS[name].label} (teacher)",
+        teacher_class(name)(max_epochs=teacher_epochs, **common),
+        teacher_epochs,
     )
     fit("MLP alone", MLPForecaster(max_epochs=epochs, **common), epochs)
     fit(
@@ -235,17 +193,17 @@ def run(args: argparse.Namespace) -> int:
         DistilledMLPForecaster(teacher=teacher, alpha=2.0, beta=2.0, max_epochs=epochs, **common),
         epochs,
     )
-    for f in models.values():
-        # The forecasters standardise with the same rows: metrics are on their scale.
-        np.testing.assert_allclose(f.scaler_mean_, mean, rtol=1e-10)
+    return models, fit_seconds
 
-    say(f"evaluating on the {test.stop - test.start - L - H + 1} test windows ...")
-    contexts = np.stack(
-        [values[test.start + i : test.start + i + L] for i in range(_LATENCY_WINDOWS)]
-    )
+
+def _evaluate(models: dict, fit_seconds: dict, values, test: slice, scaler, H: int, contexts):
+    """One row per model: test metrics on the ``scaler = (mean, scale)`` scale, latency, size
+    and schedule, and its speed-up over the first model (the teacher)."""
+    from skdistill._evaluation import evaluate_windows, latency_ms
+
     rows = []
     for name, f in models.items():
-        metrics = evaluate_windows(f, values, test, mean, scale, H)
+        metrics = evaluate_windows(f, values, test, *scaler, H)
         lat = latency_ms(f, contexts)
         rows.append(
             {
@@ -267,7 +225,11 @@ def run(args: argparse.Namespace) -> int:
     teacher_ms = rows[0]["latency_ms"]
     for r in rows:
         r["speedup"] = teacher_ms / r["latency_ms"]
+    return rows
 
+
+def _print_comparison(rows: list[dict]) -> dict:
+    """Print the table and the distilled-vs-alone change; return that change in percent."""
     by_name = {r["model"]: r for r in rows}
     alone, distilled = by_name["MLP alone"], by_name["MLP distilled"]
     improvement = {
@@ -284,14 +246,12 @@ def run(args: argparse.Namespace) -> int:
         f"Latency: median of {rows[0]['latency_repeats']} forward passes of 32 windows on "
         f"{rows[0]['latency_device']}, torch threads {_machine()['torch_threads']}."
     )
+    return improvement
 
-    first = contexts[:1]
-    forecasts = {name: f.predict_windows(first)[0] for name, f in models.items()}
-    plot_path = out_dir / "forecast.png"
-    _plot(plot_path, y, test, L, H, forecasts)
 
-    wall = time.perf_counter() - t_start
-    results = {
+def _results(settings, train, test, rows, improvement, distilled, wall, plot_path) -> dict:
+    """What ``results.json`` holds."""
+    return {
         "settings": settings,
         "protocol": {
             "fit_rows": [0, _FIT_END],
@@ -305,7 +265,7 @@ def run(args: argparse.Namespace) -> int:
         "distillation": {
             "alpha": 2.0,
             "beta": 2.0,
-            "teacher_cached": bool(getattr(models["MLP distilled"], "teacher_cached_", False)),
+            "teacher_cached": bool(getattr(distilled, "teacher_cached_", False)),
         },
         "improvement_distilled_vs_mlp": improvement,
         "versions": _versions(),
@@ -313,6 +273,60 @@ def run(args: argparse.Namespace) -> int:
         "wall_seconds": wall,
         "plot": str(plot_path),
     }
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train the three models, print the comparison, write ``results.json`` and the plot."""
+    t_start = time.perf_counter()
+    settings = _settings(args)
+    L, H = settings["window_length"], settings["horizon"]
+    out_dir = Path(args.output_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    def say(message: str) -> None:
+        print(f"[{time.perf_counter() - t_start:7.1f} s] {message}", flush=True)
+
+    from sktime.forecasting.base import ForecastingHorizon
+
+    from skdistill.benchmarks._common import first_windows
+    from skdistill.datasets import load_ltsf, ltsf_split
+
+    y = load_ltsf(_DATASET)
+    train, _, test = ltsf_split(_DATASET, len(y), L)
+    values = y.to_numpy(dtype=np.float64)
+    # The protocol's scaler: population statistics of the training rows only.
+    mean = values[train].mean(axis=0)
+    scale = values[train].std(axis=0)
+    fh = ForecastingHorizon(np.arange(1, H + 1), is_relative=True)
+    common = {
+        "window_length": L,
+        "validation_size": _VALIDATION_ROWS,
+        "device": args.device,
+        "random_state": settings["seed"],
+    }
+    say(
+        f"{_DATASET}: {len(y)} rows x {y.shape[1]} channels; fit on rows [0, {_FIT_END}) "
+        f"(train [0, {train.stop}), validation targets [{train.stop}, {_FIT_END})), "
+        f"test rows [{test.start}, {test.stop}); L={L}, H={H}"
+    )
+    models, fit_seconds = _fit_models(settings, y.iloc[:_FIT_END], fh, common, say)
+    for f in models.values():
+        # The forecasters standardise with the same rows: metrics are on their scale.
+        np.testing.assert_allclose(f.scaler_mean_, mean, rtol=1e-10)
+
+    say(f"evaluating on the {test.stop - test.start - L - H + 1} test windows ...")
+    contexts = first_windows(values, test.start, L, _LATENCY_WINDOWS)
+    rows = _evaluate(models, fit_seconds, values, test, (mean, scale), H, contexts)
+    improvement = _print_comparison(rows)
+
+    forecasts = {name: f.predict_windows(contexts[:1])[0] for name, f in models.items()}
+    plot_path = out_dir / "forecast.png"
+    _plot(plot_path, y, test, L, H, forecasts)
+
+    wall = time.perf_counter() - t_start
+    results = _results(
+        settings, train, test, rows, improvement, models["MLP distilled"], wall, plot_path
+    )
     if not all(math.isfinite(r["mse"]) and math.isfinite(r["mae"]) for r in rows):
         print("warning: a model produced non-finite errors.")
     json_path = out_dir / "results.json"

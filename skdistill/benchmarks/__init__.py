@@ -3,7 +3,10 @@
 :func:`run_ltsf` / :func:`render_ltsf_report` (TimeDistill, long-term forecasting) and
 :func:`run_vision` / :func:`render_vision_report` (SFKD and the heterogeneous baselines, image
 classification) are also ``skdistill benchmark ltsf`` and ``skdistill benchmark vision`` on the
-command line.
+command line. Each suite is a configuration and a grid of cells run by one shared engine
+(``_engine``: a cached JSON record per cell, resumable), and a report module apart
+(``ltsf_report``, ``vision_report``) that reads the records and judges them against the goals
+in :mod:`skdistill.benchmarks.goals`.
 """
 
 from skdistill.benchmarks.ltsf import (
@@ -11,9 +14,9 @@ from skdistill.benchmarks.ltsf import (
     LTSF_PROFILES,
     LTSFConfig,
     load_ltsf_records,
-    render_ltsf_report,
     run_ltsf,
 )
+from skdistill.benchmarks.ltsf_report import render_ltsf_report
 from skdistill.benchmarks.vision import (
     VISION_ARCHS,
     VISION_METHODS,
@@ -21,9 +24,9 @@ from skdistill.benchmarks.vision import (
     VisionConfig,
     load_vision_records,
     load_vision_split,
-    render_vision_report,
     run_vision,
 )
+from skdistill.benchmarks.vision_report import render_vision_report
 
 __all__ = [
     "LTSF_METHODS",

@@ -1,4 +1,5 @@
-"""What the benchmark suites share: machine and version records, peak memory, table output."""
+"""What the benchmark suites and scripts share: machine and version records, peak memory,
+configuration checks, test windows and timing."""
 
 from __future__ import annotations
 
@@ -6,10 +7,14 @@ import json
 import os
 import platform
 import resource
+import statistics
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, replace
 from pathlib import Path
+
+import numpy as np
 
 
 def peak_rss_mb() -> float:
@@ -37,7 +42,6 @@ def machine() -> dict:
 
 def versions() -> dict:
     """Versions of skdistill and the libraries its numbers depend on."""
-    import numpy as np
     import sklearn
     import skorch
     import sktime
@@ -53,48 +57,6 @@ def versions() -> dict:
         "scikit-learn": sklearn.__version__,
         "numpy": np.__version__,
     }
-
-
-def machine_line(meta: dict) -> str:
-    """One sentence naming the machine a run's ``meta["machine"]`` describes."""
-    m = meta.get("machine", {})
-    gpu = f", GPU {m['gpu']}" if "gpu" in m else ""
-    return (
-        f"Machine: {m.get('platform', '?')}, {m.get('cpu_count', '?')} CPUs, torch "
-        f"{m.get('torch', '?')} with {m.get('threads', '?')} threads{gpu}.\n"
-    )
-
-
-def table(header: Sequence[str], rows: Sequence[Sequence[str]], fmt: str) -> str:
-    """A markdown (``fmt="md"``) or reST list-table (``fmt="rst"``)."""
-    if fmt == "md":
-        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(r) + " |" for r in rows]
-        return "\n".join(lines) + "\n"
-    lines = [".. list-table::", "   :header-rows: 1", ""]
-    for r in [header, *rows]:
-        lines.append("   * - " + (r[0] or " "))
-        lines += [f"     - {c or ' '}" for c in r[1:]]
-    return "\n".join(lines) + "\n"
-
-
-def section(title: str, fmt: str) -> str:
-    """A second-level heading in either format."""
-    if fmt == "md":
-        return f"## {title}\n"
-    return f"{title}\n{'~' * len(title)}\n"
-
-
-def mean_std(values: Sequence[float], digits: int = 3, scale: float = 1.0) -> str:
-    """``mean ± std`` over seeds (just the mean for one value, "-" for none)."""
-    if not values:
-        return "-"
-    vals = [v * scale for v in values]
-    mean = sum(vals) / len(vals)
-    if len(vals) == 1:
-        return f"{mean:.{digits}f}"
-    std = (sum((v - mean) ** 2 for v in vals) / len(vals)) ** 0.5
-    return f"{mean:.{digits}f} ± {std:.{digits}f}"
 
 
 def with_overrides(config, **changes):
@@ -125,3 +87,69 @@ def append_run(output_dir: Path, config) -> None:
 def load_records(output_dir) -> list[dict]:
     """Every cell record under ``output_dir/cells``."""
     return [json.loads(p.read_text()) for p in sorted(Path(output_dir, "cells").glob("*.json"))]
+
+
+# --- configuration checks ----------------------------------------------------------------
+def check_known(what: str, values: Iterable, choices: Iterable) -> None:
+    """Raise a ValueError naming the ``values`` that are not among ``choices``."""
+    unknown = set(values) - set(choices)
+    if unknown:
+        raise ValueError(f"{what}: unknown {sorted(unknown)}; choose from {list(choices)}")
+
+
+def check_positive_int(config, names: Iterable[str], optional: bool = False) -> None:
+    """Raise a ValueError unless each field of ``config`` in ``names`` is an int >= 1 (or None
+    where ``optional``)."""
+    for name in names:
+        value = getattr(config, name)
+        if optional and value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            allowed = "a positive int or None" if optional else "a positive int"
+            raise ValueError(f"{name} must be {allowed}; got {value!r}")
+
+
+def check_nonempty(config, names: Iterable[str]) -> None:
+    """Raise a ValueError if any of the sequences ``names`` of ``config`` is empty."""
+    names = list(names)
+    if not all(getattr(config, name) for name in names):
+        listed = ", ".join(names[:-1]) + " and " + names[-1]
+        raise ValueError(f"{listed} must each name at least one")
+
+
+# --- measurement -------------------------------------------------------------------------
+def first_windows(values: np.ndarray, start: int, window_length: int, n: int = 32) -> np.ndarray:
+    """The ``n`` stride-1 look-back windows of ``values`` starting at row ``start``."""
+    return np.stack([values[start + i : start + i + window_length] for i in range(n)])
+
+
+def median_ms(
+    fn: Callable[[], object],
+    repeats: int,
+    warmup: int = 2,
+    sync: Callable[[], object] | None = None,
+) -> float:
+    """Median milliseconds of ``repeats`` calls of ``fn`` after ``warmup`` untimed ones;
+    ``sync`` (e.g. ``torch.cuda.synchronize``) runs before and after each call."""
+    times = []
+    for i in range(warmup + repeats):
+        if sync is not None:
+            sync()
+        t0 = time.perf_counter()
+        fn()
+        if sync is not None:
+            sync()
+        if i >= warmup:
+            times.append(time.perf_counter() - t0)
+    return 1000 * statistics.median(times)
+
+
+def write_record(path: str | os.PathLike, benchmark: str, **fields) -> dict:
+    """Write a script's JSON record (its fields, then the machine and versions) to ``path``;
+    return it."""
+    record = {"benchmark": benchmark, **fields, "machine": machine(), "versions": versions()}
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(record, indent=2, default=float))
+    print(f"record: {out}")
+    return record

@@ -5,41 +5,41 @@ is written to its own JSON file, so an interrupted run resumes where it stopped.
 architecture is trained once per dataset (alone, on the same training images), pickled, and
 shared by every pair and seed that distils it. Accuracy is measured on a held-out validation
 split of the training images (the one to look at when choosing anything) and on the test
-split (reported, never used to choose). :func:`render_vision_report` turns the records into
-tables in OFA's layout (pairs as rows, methods as columns) and plots.
+split (reported, never used to choose). :func:`render_vision_report` (in
+:mod:`skdistill.benchmarks.vision_report`) turns the records into tables in OFA's layout (pairs
+as rows, methods as columns) and plots.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import pickle
 import statistics
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from skdistill.benchmarks._common import (
-    append_run,
+    check_known,
+    check_nonempty,
+    check_positive_int,
     load_records,
-    machine_line,
-    mean_std,
+    median_ms,
     peak_rss_mb,
-    section,
-    table,
 )
+from skdistill.benchmarks._engine import CellRunner, pickled, resolve_config
+from skdistill.benchmarks.goals import PAPER_CIFAR100
 
 __all__ = [
+    "PAPER_CIFAR100",
     "VISION_ARCHS",
     "VISION_METHODS",
     "VISION_PROFILES",
     "VisionConfig",
     "load_vision_records",
     "load_vision_split",
-    "render_vision_report",
+    "render_vision_report",  # noqa: F822 (served by __getattr__ below)
     "run_vision",
 ]
 
@@ -88,13 +88,6 @@ _TEACHER_LAYERS = {
 }
 # Per-dataset batch size: the 1,078 training digits give 9 steps an epoch at 128.
 _BATCH_SIZES = {"digits": 32}
-# Published CIFAR-100 top-1 (224x224, ImageNet-pretrained teachers, 300 epochs): KD, FitNet, OFA.
-PAPER_CIFAR100 = {
-    "Swin-T -> ResNet18": (78.74, 78.87, 80.54),
-    "ViT-S -> ResNet18": (77.26, 77.71, 80.15),
-    "ConvNeXt-T -> DeiT-T": (72.99, 60.78, 75.76),
-    "ConvNeXt-T -> ResMLP-S12": (72.25, 45.47, 75.21),
-}
 
 
 @dataclass(frozen=True)
@@ -201,24 +194,12 @@ def _parse_pair(pair: str) -> tuple[str, str]:
 
 
 def _check_config(config: VisionConfig) -> None:
-    unknown = set(config.methods) - set(VISION_METHODS)
-    if unknown:
-        raise ValueError(f"methods: unknown {sorted(unknown)}; choose from {list(VISION_METHODS)}")
-    unknown = set(config.datasets) - set(_DATASETS)
-    if unknown:
-        raise ValueError(f"datasets: unknown {sorted(unknown)}; choose from {list(_DATASETS)}")
+    check_known("methods", config.methods, VISION_METHODS)
+    check_known("datasets", config.datasets, _DATASETS)
     for pair in (*config.pairs, *config.ablation_pairs):
         _parse_pair(pair)
-    for name in ("epochs", "teacher_epochs", "batch_size"):
-        value = getattr(config, name)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int; got {value!r}")
-    for name in ("n_train", "n_test", "threads", "teacher_batch_size"):
-        value = getattr(config, name)
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 1
-        ):
-            raise ValueError(f"{name} must be a positive int or None; got {value!r}")
+    check_positive_int(config, ("epochs", "teacher_epochs", "batch_size"))
+    check_positive_int(config, ("n_train", "n_test", "threads", "teacher_batch_size"), True)
     if config.teacher_data not in ("student", "all"):
         raise ValueError(f"teacher_data must be 'student' or 'all'; got {config.teacher_data!r}")
     if not isinstance(config.teacher_flip, bool):
@@ -228,8 +209,7 @@ def _check_config(config: VisionConfig) -> None:
         raise ValueError(f"teacher_shift must be an int >= 0; got {shift!r}")
     if not 0 < config.valid_fraction < 0.5:
         raise ValueError(f"valid_fraction must be in (0, 0.5); got {config.valid_fraction!r}")
-    if not config.datasets or not config.pairs or not config.seeds or not config.methods:
-        raise ValueError("datasets, pairs, seeds and methods must each name at least one")
+    check_nonempty(config, ("datasets", "pairs", "seeds", "methods"))
 
 
 def _stratified(y: np.ndarray, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -323,34 +303,86 @@ def _latency_ms(module, images: np.ndarray, repeats: int = 20) -> float:
     device = next(module.parameters()).device
     x = torch.as_tensor(images).to(device)
     module.eval()
-    times = []
+    sync = torch.cuda.synchronize if device.type == "cuda" else None
     with torch.no_grad():
-        for i in range(repeats + 2):
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            t0 = time.perf_counter()
-            module(x)
-            if device.type == "cuda":
-                torch.cuda.synchronize()
-            if i >= 2:
-                times.append(time.perf_counter() - t0)
-    return 1000 * statistics.median(times)
+        return median_ms(lambda: module(x), repeats, warmup=2, sync=sync)
 
 
-class _Runner:
-    """Fits and records the cells of one configuration under ``output_dir``."""
+def _train_only_params(model) -> int:
+    """Parameters that exist only for training (projectors, refiners, OFA branches): the
+    objective's, which the net holds as its criterion."""
+    return int(sum(p.numel() for p in model.net_.criterion_.parameters()))
 
-    def __init__(self, config: VisionConfig, output_dir: Path, data_home, log: Callable) -> None:
-        self.config, self.out, self.data_home, self.log = config, output_dir, data_home, log
-        (self.out / "cells").mkdir(parents=True, exist_ok=True)
-        (self.out / "teachers").mkdir(parents=True, exist_ok=True)
-        self._data: dict[str, dict] = {}
 
-    def data(self, dataset: str) -> dict:
-        if dataset not in self._data:
-            self._data[dataset] = load_vision_split(dataset, self.config, self.data_home)
-        return self._data[dataset]
+def _final_terms(model) -> dict[str, float]:
+    """Each loss term's last-epoch value (unweighted), to compare their scales."""
+    return {
+        k[len("train_") :]: float(v)
+        for k, v in model.history_[-1].items()
+        if k.startswith("train_")
+        and k not in ("train_loss", "train_batch_count")
+        and not k.endswith("_best")
+        and isinstance(v, int | float)
+    }
 
+
+class _Runner(CellRunner):
+    """Fits and records the cells of one :class:`VisionConfig` under ``output_dir``."""
+
+    config: VisionConfig
+
+    def cells(self) -> Iterable[tuple]:
+        """``(dataset, pair, method, seed)``: each pair's teacher (as ``"t->t"``, method
+        "teacher", seed 0), then its methods per seed (the ablations on the ablation pairs)."""
+        config = self.config
+        for dataset in config.datasets:
+            for pair in config.pairs:
+                teacher = _parse_pair(pair)[0]
+                yield dataset, f"{teacher}->{teacher}", "teacher", 0
+                for seed in config.seeds:
+                    for method in config.methods:
+                        if method in _ABLATIONS and pair not in config.ablation_pairs:
+                            continue
+                        yield dataset, pair, method, seed
+
+    def cell_name(self, cell: tuple) -> str:
+        return _cell_name(*cell)
+
+    def cell_label(self, cell: tuple) -> str:
+        dataset, pair, method, seed = cell
+        return f"{dataset} {pair} {method} seed={seed}"
+
+    def summary(self, rec: dict) -> str:
+        if "error" in rec:
+            return f"FAILED: {rec['error']}"
+        return (
+            f"accuracy {rec['accuracy']:.4f} (valid {rec['valid_accuracy']:.4f}), "
+            f"{rec['epoch_s']:.2f} s/epoch ({rec['wall_s']:.0f} s)"
+        )
+
+    def compute(self, cell: tuple) -> dict:
+        dataset, pair, method, seed = cell
+        if method == "teacher":
+            return self.teacher(dataset, _parse_pair(pair)[0])[1]
+        try:
+            model, fit_s = self.fit_cell(dataset, pair, method, seed)
+            return self.record(dataset, pair, method, seed, model, fit_s)
+        except ValueError as exc:
+            # A method that cannot run on a pair (e.g. a tap too small for its DWT levels) is
+            # recorded and listed in the report instead of ending a long run; delete the file
+            # to retry it.
+            return {
+                "dataset": dataset,
+                "pair": pair,
+                "method": method,
+                "seed": seed,
+                "error": str(exc),
+            }
+
+    def load(self, dataset: str) -> dict:
+        return load_vision_split(dataset, self.config, self.data_home)
+
+    # --- fitting -----------------------------------------------------------------------
     def _fit_arch(self, dataset, arch, method, teacher, teacher_arch, seed, epochs, split="train"):
         import torch
 
@@ -389,21 +421,19 @@ class _Runner:
 
     def teacher(self, dataset: str, arch: str):
         """The teacher of ``arch`` on ``dataset`` (trained alone once, seed 0) and its record."""
-        path = self.out / "teachers" / f"{dataset}_{arch}.pkl"
-        if path.exists():
-            with path.open("rb") as f:
-                return pickle.load(f)
-        model, fit_s = self._fit_arch(
-            dataset, arch, "alone", None, None, 0, self.config.teacher_epochs, "teacher_train"
-        )
-        rec = self.record(dataset, f"{arch}->{arch}", "teacher", 0, model, fit_s)
-        # Images the teacher saw per epoch (augmented copies included).
-        rec["n_train"] = len(self.data(dataset)["teacher_train"][1]) * (
-            (2 if self.config.teacher_flip else 1) * (5 if self.config.teacher_shift else 1)
-        )
-        with path.open("wb") as f:
-            pickle.dump((model, rec), f)
-        return model, rec
+
+        def fit() -> tuple:
+            model, fit_s = self._fit_arch(
+                dataset, arch, "alone", None, None, 0, self.config.teacher_epochs, "teacher_train"
+            )
+            rec = self.record(dataset, f"{arch}->{arch}", "teacher", 0, model, fit_s)
+            # Images the teacher saw per epoch (augmented copies included).
+            rec["n_train"] = len(self.data(dataset)["teacher_train"][1]) * (
+                (2 if self.config.teacher_flip else 1) * (5 if self.config.teacher_shift else 1)
+            )
+            return model, rec
+
+        return pickled(self.teacher_path(f"{dataset}_{arch}"), fit)
 
     def fit_cell(self, dataset: str, pair: str, method: str, seed: int):
         t_arch, s_arch = _parse_pair(pair)
@@ -416,9 +446,6 @@ class _Runner:
             split: float(np.mean(model.predict(data[split][0]) == data[split][1]))
             for split in ("valid", "test")
         }
-        student = model.net_.module_.student
-        objective = getattr(model.net_.module_, "objective", None)
-        extra = sum(p.numel() for p in objective.parameters()) if objective is not None else 0
         durations = [float(d) for d in model.history_[:, "dur"]]
         t_arch, s_arch = _parse_pair(pair)
         return {
@@ -433,36 +460,16 @@ class _Runner:
             "n_train": len(data["train"][1]),
             "n_test": len(data["test"][1]),
             "params": int(model.n_parameters()),
-            "train_only_params": int(extra),
+            "train_only_params": _train_only_params(model),
             "epochs": len(durations),
             "batch_size": int(model.batch_size),
             "epoch_s": statistics.median(durations),
             "fit_s": fit_s,
-            "latency_ms": _latency_ms(student, data["test"][0][:128]),
+            "latency_ms": _latency_ms(model.net_.module_.student, data["test"][0][:128]),
             "peak_rss_mb": peak_rss_mb(),
             "final_train_loss": float(model.history_[-1, "train_loss"]),
-            # Each loss term's last-epoch value (unweighted), to compare their scales.
-            "final_terms": {
-                k[len("train_") :]: float(v)
-                for k, v in model.history_[-1].items()
-                if k.startswith("train_")
-                and k not in ("train_loss", "train_batch_count")
-                and not k.endswith("_best")
-                and isinstance(v, int | float)
-            },
+            "final_terms": _final_terms(model),
         }
-
-
-def _cells(config: VisionConfig) -> Iterable[tuple]:
-    for dataset in config.datasets:
-        for pair in config.pairs:
-            teacher = _parse_pair(pair)[0]
-            yield dataset, f"{teacher}->{teacher}", "teacher", 0
-            for seed in config.seeds:
-                for method in config.methods:
-                    if method in _ABLATIONS and pair not in config.ablation_pairs:
-                        continue
-                    yield dataset, pair, method, seed
 
 
 def run_vision(
@@ -502,63 +509,8 @@ def run_vision(
     >>> from skdistill.benchmarks import run_vision
     >>> records = run_vision("quick", "/tmp/vision_quick")  # doctest: +SKIP
     """
-    if isinstance(config, str):
-        if config not in VISION_PROFILES:
-            raise ValueError(
-                f"config: unknown profile {config!r}; use one of {list(VISION_PROFILES)} or a "
-                "VisionConfig"
-            )
-        config = VISION_PROFILES[config]
-    if not isinstance(config, VisionConfig):
-        raise TypeError(f"config must be a VisionConfig or a profile name; got {type(config)}")
-    _check_config(config)
-    if config.threads is not None:
-        import torch
-
-        torch.set_num_threads(config.threads)
-    out = Path(output_dir)
-    runner = _Runner(config, out, data_home, log)
-    append_run(out, config)
-    cells = list(dict.fromkeys(_cells(config)))
-    records = []
-    for i, (dataset, pair, method, seed) in enumerate(cells, 1):
-        path = out / "cells" / f"{_cell_name(dataset, pair, method, seed)}.json"
-        label = f"[{i}/{len(cells)}] {dataset} {pair} {method} seed={seed}"
-        if path.exists():
-            records.append(json.loads(path.read_text()))
-            log(f"{label}: recorded")
-            continue
-        t0 = time.perf_counter()
-        try:
-            if method == "teacher":
-                rec = runner.teacher(dataset, _parse_pair(pair)[0])[1]
-            else:
-                model, fit_s = runner.fit_cell(dataset, pair, method, seed)
-                rec = runner.record(dataset, pair, method, seed, model, fit_s)
-        except ValueError as exc:
-            if method == "teacher":
-                raise
-            # A method that cannot run on a pair (e.g. a tap too small for its DWT levels) is
-            # recorded and listed in the report instead of ending a long run; delete the file
-            # to retry it.
-            rec = {
-                "dataset": dataset,
-                "pair": pair,
-                "method": method,
-                "seed": seed,
-                "error": str(exc),
-            }
-        rec["wall_s"] = time.perf_counter() - t0
-        path.write_text(json.dumps(rec, indent=2))
-        records.append(rec)
-        if "error" in rec:
-            log(f"{label}: FAILED: {rec['error']}")
-            continue
-        log(
-            f"{label}: accuracy {rec['accuracy']:.4f} (valid {rec['valid_accuracy']:.4f}), "
-            f"{rec['epoch_s']:.2f} s/epoch ({rec['wall_s']:.0f} s)"
-        )
-    return records
+    config = resolve_config(config, VISION_PROFILES, VisionConfig, _check_config)
+    return _Runner(config, output_dir, data_home, log).run()
 
 
 def load_vision_records(output_dir: str | os.PathLike) -> list[dict]:
@@ -566,267 +518,10 @@ def load_vision_records(output_dir: str | os.PathLike) -> list[dict]:
     return load_records(output_dir)
 
 
-# --- report ------------------------------------------------------------------------------
-def _group(records: list[dict], key: str) -> dict[tuple, list[float]]:
-    out: dict[tuple, list[float]] = {}
-    for r in records:
-        out.setdefault((r["dataset"], r["pair"], r["method"]), []).append(r[key])
-    return out
+def __getattr__(name: str):
+    # The report lives in its own module (which imports this one); still reachable from here.
+    if name == "render_vision_report":
+        from skdistill.benchmarks.vision_report import render_vision_report
 
-
-def _order(values: Iterable[str], reference: Iterable[str]) -> list[str]:
-    ref = list(reference)
-    seen = list(dict.fromkeys(values))
-    return sorted(seen, key=lambda v: (ref.index(v) if v in ref else len(ref), v))
-
-
-def _accuracy_table(records, dataset, methods, fmt, key="accuracy", rows_of=None) -> str | None:
-    """Pairs as rows (those with a record of a method in ``rows_of``), methods as columns."""
-    acc = _group(records, key)
-    rows_of = methods if rows_of is None else rows_of
-    pairs = _order((k[1] for k in acc if k[0] == dataset and k[2] in rows_of), _PAIRS)
-    if not pairs:
-        return None
-    rows = []
-    for pair in pairs:
-        t = _parse_pair(pair)[0]
-        row = [pair, mean_std(acc.get((dataset, f"{t}->{t}", "teacher"), []), 2, 100)]
-        row += [mean_std(acc.get((dataset, pair, m), []), 2, 100) for m in methods]
-        rows.append(row)
-    return table(["pair", "teacher", *methods], rows, fmt)
-
-
-def _seed_counts(records: list[dict]) -> str:
-    """Seeds per method, e.g. "alone 3, kd 1" (the most any pair has); teachers left out."""
-    seeds: dict[str, dict[str, set]] = {}
-    for r in records:
-        if r["method"] != "teacher":
-            seeds.setdefault(r["method"], {}).setdefault(r["pair"], set()).add(r["seed"])
-    methods = _order(seeds, VISION_METHODS)
-    return ", ".join(f"{m} {max(len(v) for v in seeds[m].values())}" for m in methods)
-
-
-def _cost_table(records, fmt) -> str:
-    """Per method: epoch time relative to KD on the same cell, extra training parameters."""
-    by = {(r["dataset"], r["pair"], r["method"], r["seed"]): r for r in records}
-    methods = _order((r["method"] for r in records if r["method"] != "teacher"), VISION_METHODS)
-    rows = []
-    for m in methods:
-        ratios, extra, lat = [], [], []
-        for (d, p, meth, s), r in by.items():
-            if meth != m:
-                continue
-            kd = by.get((d, p, "kd", s))
-            if kd:
-                ratios.append(r["epoch_s"] / kd["epoch_s"])
-            extra.append(r["train_only_params"])
-            lat.append(r["latency_ms"])
-        rows.append(
-            [
-                m,
-                f"{statistics.median(ratios):.2f}x" if ratios else "-",
-                f"{int(statistics.median(extra)):,}" if extra else "-",
-                f"{statistics.median(lat):.2f}" if lat else "-",
-                str(len(extra)),
-            ]
-        )
-    header = [
-        "method",
-        "s/epoch vs KD (median)",
-        "extra training params (median)",
-        "student ms / 128 images (median)",
-        "cells",
-    ]
-    return table(header, rows, fmt)
-
-
-def _claims(records: list[dict]) -> list[str]:
-    """Plain sentences: where SFKD stands against the student alone, KD and OFA."""
-    acc = {k: float(np.mean(v)) for k, v in _group(records, "accuracy").items()}
-    lines = []
-    for dataset in _order((r["dataset"] for r in records), _DATASETS):
-        pairs = [
-            p
-            for p in _order((k[1] for k in acc if k[0] == dataset), _PAIRS)
-            if (dataset, p, "sfkd") in acc
-        ]
-        hetero = [
-            p
-            for p in pairs
-            if VISION_ARCHS[_parse_pair(p)[0]][0] != VISION_ARCHS[_parse_pair(p)[1]][0]
-        ]
-        for rival in ("alone", "kd", "ofa"):
-            done = [p for p in hetero if (dataset, p, rival) in acc]
-            if not done:
-                continue
-            wins = [p for p in done if acc[(dataset, p, "sfkd")] > acc[(dataset, p, rival)]]
-            gap = np.mean([acc[(dataset, p, "sfkd")] - acc[(dataset, p, rival)] for p in done])
-            losses = ", ".join(
-                f"{p} ({100 * (acc[(dataset, p, 'sfkd')] - acc[(dataset, p, rival)]):+.2f})"
-                for p in done
-                if p not in wins
-            )
-            lines.append(
-                f"- {dataset}: SFKD beats {rival} on {len(wins)} of {len(done)} heterogeneous "
-                f"pairs (mean difference {100 * gap:+.2f} points)"
-                + (f"; not on {losses}." if losses else ".")
-            )
-    return lines
-
-
-def _plots(records: list[dict], out: Path) -> list[str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = []
-    acc = _group(records, "accuracy")
-    datasets = _order((r["dataset"] for r in records), _DATASETS)
-    for dataset in datasets:
-        pairs = _order((k[1] for k in acc if k[0] == dataset and k[2] in _MAIN_METHODS), _PAIRS)
-        methods = [m for m in _MAIN_METHODS if any((dataset, p, m) in acc for p in pairs)]
-        if not pairs or not methods:
-            continue
-        fig, ax = plt.subplots(figsize=(1.6 * len(pairs) + 2, 3.4))
-        width = 0.8 / len(methods)
-        x = np.arange(len(pairs))
-        for i, m in enumerate(methods):
-            vals = [100 * np.mean(acc.get((dataset, p, m), [np.nan])) for p in pairs]
-            ax.bar(x + (i - (len(methods) - 1) / 2) * width, vals, width=width, label=m)
-        ax.set_xticks(x, pairs, fontsize=8)
-        finite = [100 * np.mean(v) for k, v in acc.items() if k[0] == dataset]
-        ax.set_ylim(max(0, min(finite) - 5), min(100, max(finite) + 3))
-        ax.set_ylabel("test accuracy (%)")
-        ax.set_title(dataset)
-        ax.legend(fontsize=7, ncol=len(methods))
-        fig.tight_layout()
-        name = f"vision_accuracy_{dataset}.png"
-        fig.savefig(out / name, dpi=110)
-        plt.close(fig)
-        names.append(name)
-
-    by = {(r["dataset"], r["pair"], r["method"], r["seed"]): r for r in records}
-    fig, ax = plt.subplots(figsize=(5.5, 4))
-    for m in _order((r["method"] for r in records if r["method"] != "teacher"), VISION_METHODS):
-        pts = []
-        for (d, p, meth, s), r in by.items():
-            kd = by.get((d, p, "kd", s))
-            alone = by.get((d, p, "alone", s))
-            if meth == m and kd and alone:
-                pts.append(
-                    (r["epoch_s"] / kd["epoch_s"], 100 * (r["accuracy"] - alone["accuracy"]))
-                )
-        if pts:
-            ax.scatter([q[0] for q in pts], [q[1] for q in pts], s=25, label=m)
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xlabel("seconds per epoch relative to KD")
-    ax.set_ylabel("accuracy gain over the student alone (points)")
-    ax.set_title("accuracy vs training cost, every pair")
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(out / "vision_accuracy_cost.png", dpi=110)
-    plt.close(fig)
-    names.append("vision_accuracy_cost.png")
-    return names
-
-
-def render_vision_report(
-    output_dir: str | os.PathLike,
-    report_dir: str | os.PathLike | None = None,
-    rst_image_prefix: str = "",
-) -> dict[str, Path]:
-    """Write ``report.md``, ``report.rst`` and PNG plots from the records in ``output_dir``.
-
-    Parameters
-    ----------
-    output_dir : path
-        Where :func:`run_vision` wrote its cells.
-    report_dir : path, optional
-        Where to write the report (default ``output_dir``).
-    rst_image_prefix : str, default=""
-        Prepended to the image paths of ``report.rst``.
-
-    Returns
-    -------
-    dict
-        ``{"md": path, "rst": path, "plots": [paths]}``.
-    """
-    everything = load_vision_records(output_dir)
-    if not everything:
-        raise ValueError(
-            f"no cell records under {Path(output_dir) / 'cells'}: run run_vision first"
-        )
-    records = [r for r in everything if "error" not in r]
-    failed = [r for r in everything if "error" in r]
-    report = Path(report_dir or output_dir)
-    report.mkdir(parents=True, exist_ok=True)
-    run = Path(output_dir, "run.json")
-    meta = json.loads(run.read_text())["runs"][-1] if run.exists() else {}
-    plots = _plots(records, report)
-    paths: dict = {"plots": [report / p for p in plots]}
-    datasets = _order((r["dataset"] for r in records), _DATASETS)
-    for fmt in ("md", "rst"):
-        parts = [machine_line(meta)]
-        for dataset in datasets:
-            mine = [r for r in records if r["dataset"] == dataset]
-            sizes = next((r for r in mine if r["method"] != "teacher"), mine[0])
-            teacher_n = sorted({r["n_train"] for r in mine if r["method"] == "teacher"})
-            seen = (
-                f" (teachers: {', '.join(f'{n:,}' for n in teacher_n)})"
-                if teacher_n and teacher_n != [sizes["n_train"]]
-                else ""
-            )
-            parts.append(
-                section(
-                    f"{dataset}: accuracy (%), {sizes['n_train']:,} training images{seen} / "
-                    f"{sizes['n_test']:,} test images",
-                    fmt,
-                )
-            )
-            main = [m for m in _MAIN_METHODS if any(r["method"] == m for r in records)]
-            for key, what in (("accuracy", "Test"), ("valid_accuracy", "Validation")):
-                t = _accuracy_table(records, dataset, main, fmt, key)
-                if t:
-                    parts.append(f"{what} accuracy:\n\n{t}")
-            seeds = _seed_counts(mine)
-            if seeds:
-                parts.append(f"Seeds per cell (mean ± std where more than one): {seeds}.\n")
-            ablations = ["sfkd"] + [
-                m
-                for m in _ABLATIONS
-                if any(r["method"] == m and r["dataset"] == dataset for r in records)
-            ]
-            if len(ablations) > 1:
-                t = _accuracy_table(
-                    records, dataset, ablations, fmt, "valid_accuracy", rows_of=ablations[1:]
-                )
-                if t:
-                    parts.append(f"SFKD ablations, validation accuracy:\n\n{t}")
-        claims = _claims(records)
-        if claims:
-            parts.append(section("Where SFKD stands", fmt))
-            parts.append("\n".join(claims) + "\n")
-        if failed:
-            parts.append(section("Cells that did not run", fmt))
-            parts.append(
-                "\n".join(
-                    f"- {r['dataset']} {r['pair']} {r['method']} seed {r['seed']}: {r['error']}"
-                    for r in failed
-                )
-                + "\n"
-            )
-        parts.append(section("Cost", fmt))
-        parts.append(_cost_table(records, fmt))
-        paper = [[k, *(f"{v:.2f}" for v in vals)] for k, vals in PAPER_CIFAR100.items()]
-        parts.append(section("Published CIFAR-100 top-1 (for context)", fmt))
-        parts.append(
-            "224x224 inputs, ImageNet-pretrained teachers, 300 epochs; ResNet18 from scratch "
-            "74.01.\n\n" + table(["pair", "KD", "FitNet", "OFA"], paper, fmt)
-        )
-        for p in plots:
-            parts.append(f"![{p}]({p})\n" if fmt == "md" else f".. image:: {rst_image_prefix}{p}\n")
-        path = report / f"report.{fmt}"
-        path.write_text("\n".join(parts))
-        paths[fmt] = path
-    return paths
+        return render_vision_report
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -349,21 +349,19 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         return tp, tf
 
     def _weights(self, has_pred: bool, has_feat: bool) -> tuple[float, float]:
+        """The weights as used: a level whose teacher array is missing is off (with a warning)."""
         alpha, beta = float(self.alpha), float(self.beta)
-        if has_pred and not has_feat and beta > 0:
-            warnings.warn(
-                f"beta={beta} but no teacher_features were passed to fit: feature-level "
-                "distillation is off (beta_ = 0). Pass teacher_features, or set beta=0.",
-                UserWarning,
-                stacklevel=3,
-            )
-        if has_feat and not has_pred and alpha > 0:
-            warnings.warn(
-                f"alpha={alpha} but no teacher_predictions were passed to fit: prediction-level "
-                "distillation is off (alpha_ = 0). Pass teacher_predictions, or set alpha=0.",
-                UserWarning,
-                stacklevel=3,
-            )
+        for weight, name, level, has, missing in (
+            (beta, "beta", "feature", has_feat and not has_pred, "teacher_features"),
+            (alpha, "alpha", "prediction", has_pred and not has_feat, "teacher_predictions"),
+        ):
+            if weight > 0 and not has and (has_pred or has_feat):
+                warnings.warn(
+                    f"{name}={weight} but no {missing} were passed to fit: {level}-level "
+                    f"distillation is off ({name}_ = 0). Pass {missing}, or set {name}=0.",
+                    UserWarning,
+                    stacklevel=3,
+                )
         return (alpha if has_pred else 0.0), (beta if has_feat else 0.0)
 
     def _effective_moving_avg(self, L: int) -> int:
