@@ -20,7 +20,11 @@ print(df.shape, "train", train, "validation", val, "test", test)
 # and test start 720 rows early: their first window needs a full look-back.
 fig, ax = plt.subplots(figsize=(9, 3))
 ax.plot(df.index, df["OT"], lw=0.5, color="0.3")
-for rows, colour, label in ((train, "C0", "train"), (val, "C1", "validation"), (test, "C2", "test")):
+for rows, colour, label in (
+    (train, "C0", "train"),
+    (val, "C1", "validation"),
+    (test, "C2", "test"),
+):
     ax.axvspan(df.index[rows.start], df.index[rows.stop - 1], color=colour, alpha=0.2, label=label)
 ax.set_ylabel("OT")
 ax.legend(loc="upper right")

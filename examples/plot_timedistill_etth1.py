@@ -21,7 +21,9 @@ train, val, test = ltsf_split("ETTh1", len(df), L)
 y = df.iloc[: val.stop]
 common = dict(window_length=L, validation_size=val.stop - train.stop, random_state=0)
 
-teacher = ITransformerForecaster(d_model=64, d_ff=64, max_epochs=2, **common).fit(y, fh=range(1, H + 1))
+teacher = ITransformerForecaster(d_model=64, d_ff=64, max_epochs=2, **common).fit(
+    y, fh=range(1, H + 1)
+)
 alone = MLPForecaster(hidden_size=128, max_epochs=4, **common).fit(y, fh=range(1, H + 1))
 student = DistilledMLPForecaster(
     teacher, hidden_size=128, alpha=2.0, beta=2.0, n_scales=2, max_epochs=4, **common

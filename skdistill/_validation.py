@@ -8,37 +8,55 @@ import numpy as np
 import torch
 
 
+class ParameterTypeError(TypeError, ValueError):
+    """A parameter of the wrong type.
+
+    A ``TypeError``; also a ``ValueError`` (as scikit-learn's ``NotFittedError`` is both a
+    ``ValueError`` and an ``AttributeError``) so that code written when the pure-torch layers
+    raised ``ValueError`` for every bad argument keeps catching it.
+    """
+
+
 def check_int(value, name: str, *, minimum: int = 1, allow_none: bool = False) -> int | None:
     """Return ``value`` as int if it is an integer >= ``minimum``; raise otherwise."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+        raise ParameterTypeError(f"{name} must be an integer >= {minimum}; got {value!r}.")
     if value < minimum:
         raise ValueError(f"{name} must be an integer >= {minimum}; got {value}.")
     return int(value)
 
 
 def check_float(
-    value, name: str, *, minimum: float = 0.0, strict: bool = False, allow_none: bool = False
+    value,
+    name: str,
+    *,
+    minimum: float = 0.0,
+    strict: bool = False,
+    below: float | None = None,
+    allow_none: bool = False,
 ) -> float | None:
-    """Return ``value`` as a finite float >= ``minimum`` (> if ``strict``); raise otherwise."""
+    """Return ``value`` as a finite float >= ``minimum`` (> if ``strict``) and < ``below``."""
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
+        raise ParameterTypeError(f"{name} must be a real number; got {value!r}.")
     value = float(value)
     bad = not np.isfinite(value) or (value <= minimum if strict else value < minimum)
-    if bad:
+    if bad or (below is not None and value >= below):
         relation = ">" if strict else ">="
-        raise ValueError(f"{name} must be a finite number {relation} {minimum}; got {value}.")
+        bound = f" and < {below}" if below is not None else ""
+        raise ValueError(
+            f"{name} must be a finite number {relation} {minimum}{bound}; got {value}."
+        )
     return value
 
 
 def check_bool(value, name: str) -> bool:
     """Return ``value`` as bool if it is True or False; raise a TypeError otherwise."""
     if not isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be True or False; got {value!r}.")
+        raise ParameterTypeError(f"{name} must be True or False; got {value!r}.")
     return bool(value)
 
 
@@ -50,7 +68,7 @@ def check_choice(value, name: str, choices, *, ignore_case: bool = False) -> str
     """
     choices = tuple(choices)
     if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {list(choices)}; got {value!r}.")
+        raise ParameterTypeError(f"{name} must be one of {list(choices)}; got {value!r}.")
     if ignore_case:
         lowered = {c.lower(): c for c in choices}
         if value.lower() in lowered:
@@ -65,7 +83,7 @@ def check_validation_size(value, unit: str = "rows") -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise TypeError(f"validation_size must be None, an int or a float; got {value!r}.")
+        raise ParameterTypeError(f"validation_size must be None, an int or a float; got {value!r}.")
     if isinstance(value, float | np.floating) and not 0.0 < value < 1.0:
         raise ValueError(f"validation_size as a fraction must be in (0, 1); got {value}.")
     if isinstance(value, int | np.integer) and value < 1:

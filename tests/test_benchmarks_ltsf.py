@@ -39,8 +39,13 @@ def test_every_cell_has_a_finite_record(tiny_run):
         assert r["epoch_s"] > 0
         if r["method"] == "epoch_timing":
             # Three fits and two latencies timed back to back, for fair ratios.
-            keys = ("epoch_s_mlp", "epoch_s_cached", "epoch_s_online", "latency_ms_teacher",
-                    "latency_ms_student")
+            keys = (
+                "epoch_s_mlp",
+                "epoch_s_cached",
+                "epoch_s_online",
+                "latency_ms_teacher",
+                "latency_ms_student",
+            )
             assert all(np.isfinite(r[k]) and r[k] > 0 for k in keys)
         else:
             assert np.isfinite(r["mse"]) and np.isfinite(r["mae"]) and r["mse"] > 0
@@ -107,7 +112,19 @@ def test_cli_report_only_without_records_fails_clearly(tmp_path, capsys):
 
 def test_cli_renders_the_stored_run(tiny_run, tmp_path, capsys):
     out, _, _ = tiny_run
-    assert main(["benchmark", "ltsf", "--report-only", "--output-dir", str(out),
-                 "--report-dir", str(tmp_path)]) == 0
+    assert (
+        main(
+            [
+                "benchmark",
+                "ltsf",
+                "--report-only",
+                "--output-dir",
+                str(out),
+                "--report-dir",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "report.md").exists()
     assert "report:" in capsys.readouterr().out

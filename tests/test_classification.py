@@ -39,7 +39,9 @@ def digits():
 @pytest.fixture(scope="module")
 def cnn_teacher(digits):
     X_tr, _, y_tr, _ = digits
-    return KDClassifier(student="cnn", input_shape=SHAPE, max_epochs=8, random_state=0).fit(X_tr, y_tr)
+    return KDClassifier(student="cnn", input_shape=SHAPE, max_epochs=8, random_state=0).fit(
+        X_tr, y_tr
+    )
 
 
 @parametrize_with_checks([cls(max_epochs=10, random_state=0) for cls in ALL])
@@ -73,8 +75,14 @@ def test_heterogeneous_pair_trains_and_records_terms(cls, digits, cnn_teacher):
 
 def test_sfkd_feature_shapes_and_layers(digits, cnn_teacher):
     X_tr, _, y_tr, _ = digits
-    clf = SFKDClassifier(cnn_teacher, student="mixer", input_shape=SHAPE, teacher_layer="layer2",
-                         max_epochs=1, random_state=0).fit(X_tr, y_tr)
+    clf = SFKDClassifier(
+        cnn_teacher,
+        student="mixer",
+        input_shape=SHAPE,
+        teacher_layer="layer2",
+        max_epochs=1,
+        random_state=0,
+    ).fit(X_tr, y_tr)
     t, s = clf.feature_shapes_["teacher"], clf.feature_shapes_["student"]
     assert t["layer"] == "layer2" and t["aligned"] == (32, 4, 4)
     assert s["layer"] == "norm" and len(s["canonical"]) == 3
@@ -84,8 +92,14 @@ def test_teacher_is_frozen_and_student_alone_predicts(digits, cnn_teacher):
     X_tr, X_te, y_tr, _ = digits
     teacher_module = cnn_teacher.net_.module_.student
     before = {k: v.clone() for k, v in teacher_module.state_dict().items()}
-    clf = SFKDClassifier(teacher_module, student="mlp", input_shape=SHAPE, teacher_layer="layer2",
-                         max_epochs=2, random_state=0).fit(X_tr, y_tr)
+    clf = SFKDClassifier(
+        teacher_module,
+        student="mlp",
+        input_shape=SHAPE,
+        teacher_layer="layer2",
+        max_epochs=2,
+        random_state=0,
+    ).fit(X_tr, y_tr)
     for k, v in teacher_module.state_dict().items():
         assert torch.equal(before[k], v), k
     # predict_proba runs the student alone: it equals the student network's softmax.
@@ -111,12 +125,18 @@ def test_zero_weights_equal_the_student_alone(digits, cnn_teacher):
 def test_skorch_net_teacher(digits):
     X_tr, X_te, y_tr, _ = digits
     net = NeuralNetClassifier(
-        build_model("cnn", 1, 10, 8), max_epochs=1, lr=1e-3, optimizer=torch.optim.Adam,
-        train_split=None, criterion=torch.nn.CrossEntropyLoss, verbose=0,
+        build_model("cnn", 1, 10, 8),
+        max_epochs=1,
+        lr=1e-3,
+        optimizer=torch.optim.Adam,
+        train_split=None,
+        criterion=torch.nn.CrossEntropyLoss,
+        verbose=0,
     )
     net.fit(X_tr.reshape(-1, *SHAPE), y_tr)
-    clf = SFKDClassifier(net, student="vit", input_shape=SHAPE, teacher_layer="layer2",
-                         max_epochs=1, random_state=0).fit(X_tr, y_tr)
+    clf = SFKDClassifier(
+        net, student="vit", input_shape=SHAPE, teacher_layer="layer2", max_epochs=1, random_state=0
+    ).fit(X_tr, y_tr)
     assert clf.teacher_ is net and clf.predict(X_te).shape == (len(X_te),)
 
 
@@ -144,7 +164,9 @@ def test_clone_shares_a_torch_teacher_and_frozen_estimator_stays_fitted(digits, 
     assert copy.teacher is module and copy.alpha == 2.0
     X_tr, _, y_tr, _ = digits
     frozen = FrozenEstimator(cnn_teacher)
-    fitted = clone(KDClassifier(frozen, student="mlp", max_epochs=1, random_state=0)).fit(X_tr, y_tr)
+    fitted = clone(KDClassifier(frozen, student="mlp", max_epochs=1, random_state=0)).fit(
+        X_tr, y_tr
+    )
     assert fitted.teacher_ is cnn_teacher
 
 
@@ -152,11 +174,20 @@ def test_grid_search_over_loss_weights_in_a_pipeline(digits, cnn_teacher):
     X_tr, X_te, y_tr, y_te = digits
     pipe = make_pipeline(
         FunctionTransformer(lambda X: X.astype(np.float32)),
-        SFKDClassifier(cnn_teacher.net_.module_.student, student="cnn", input_shape=SHAPE,
-                       teacher_layer="layer2", max_epochs=1, random_state=0),
+        SFKDClassifier(
+            cnn_teacher.net_.module_.student,
+            student="cnn",
+            input_shape=SHAPE,
+            teacher_layer="layer2",
+            max_epochs=1,
+            random_state=0,
+        ),
     )
-    grid = {"sfkdclassifier__alpha": [0.5, 1.0], "sfkdclassifier__gamma": [0.0, 0.1],
-            "sfkdclassifier__temperature": [4.0]}
+    grid = {
+        "sfkdclassifier__alpha": [0.5, 1.0],
+        "sfkdclassifier__gamma": [0.0, 0.1],
+        "sfkdclassifier__temperature": [4.0],
+    }
     search = GridSearchCV(pipe, grid, cv=2).fit(X_tr, y_tr)
     assert set(search.best_params_) == set(grid)
     assert 0.0 <= search.score(X_te, y_te) <= 1.0
@@ -167,8 +198,17 @@ def test_grid_search_over_loss_weights_in_a_pipeline(digits, cnn_teacher):
 
 def test_deterministic_and_pickle_round_trip(digits, cnn_teacher):
     X_tr, X_te, y_tr, _ = digits
-    make = lambda: SFKDClassifier(cnn_teacher, student="vit", input_shape=SHAPE,  # noqa: E731
-                                  teacher_layer="layer2", max_epochs=1, random_state=3)
+
+    def make():
+        return SFKDClassifier(
+            cnn_teacher,
+            student="vit",
+            input_shape=SHAPE,
+            teacher_layer="layer2",
+            max_epochs=1,
+            random_state=3,
+        )
+
     a, b = make().fit(X_tr, y_tr), make().fit(X_tr, y_tr)
     np.testing.assert_array_equal(a.predict_proba(X_te), b.predict_proba(X_te))
     restored = pickle.loads(pickle.dumps(a))
@@ -212,8 +252,9 @@ def test_teacher_with_other_classes(digits, cnn_teacher):
     X_tr, _, y_tr, _ = digits
     mask = y_tr < 5
     with pytest.raises(ValueError, match="logits, one per class"):
-        SFKDClassifier(cnn_teacher.net_.module_.student, input_shape=SHAPE,
-                       max_epochs=1).fit(X_tr[mask], y_tr[mask])
+        SFKDClassifier(cnn_teacher.net_.module_.student, input_shape=SHAPE, max_epochs=1).fit(
+            X_tr[mask], y_tr[mask]
+        )
     lr = LogisticRegression(max_iter=100).fit(X_tr[mask], y_tr[mask])
     with pytest.raises(ValueError, match="teacher's classes"):
         KDClassifier(lr, student="mlp", max_epochs=1).fit(X_tr, y_tr)
@@ -222,8 +263,9 @@ def test_teacher_with_other_classes(digits, cnn_teacher):
 def test_unknown_layer_lists_valid_names(digits, cnn_teacher):
     X_tr, _, y_tr, _ = digits
     with pytest.raises(ValueError, match="layer2"):
-        SFKDClassifier(cnn_teacher, input_shape=SHAPE, teacher_layer="layer9",
-                       max_epochs=1).fit(X_tr, y_tr)
+        SFKDClassifier(cnn_teacher, input_shape=SHAPE, teacher_layer="layer9", max_epochs=1).fit(
+            X_tr, y_tr
+        )
 
 
 def test_grid_too_small_for_levels(digits, cnn_teacher):
@@ -261,11 +303,17 @@ def test_probability_outputs_of_a_teacher_are_read_as_log_probabilities(digits, 
     X_tr, _, y_tr, _ = digits
     softmax_teacher = torch.nn.Sequential(cnn_teacher.net_.module_.student, torch.nn.Softmax(dim=1))
     logits_teacher = cnn_teacher.net_.module_.student
-    a = KDClassifier(softmax_teacher, student="mlp", input_shape=SHAPE, max_epochs=1, random_state=0)
+    a = KDClassifier(
+        softmax_teacher, student="mlp", input_shape=SHAPE, max_epochs=1, random_state=0
+    )
     b = KDClassifier(logits_teacher, student="mlp", input_shape=SHAPE, max_epochs=1, random_state=0)
     # log-softmax differs from the logits by a per-row constant: KD sees the same distribution.
-    np.testing.assert_allclose(a.fit(X_tr, y_tr).predict_proba(X_tr[:20]),
-                               b.fit(X_tr, y_tr).predict_proba(X_tr[:20]), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(
+        a.fit(X_tr, y_tr).predict_proba(X_tr[:20]),
+        b.fit(X_tr, y_tr).predict_proba(X_tr[:20]),
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 class _TokenTeacher(torch.nn.Module):
@@ -286,8 +334,15 @@ def test_non_square_token_grid_needs_grid_size(digits):
     X_tr, _, y_tr, _ = digits
     torch.manual_seed(0)
     teacher = _TokenTeacher()
-    clf = SFKDClassifier(teacher, student="cnn", input_shape=SHAPE, teacher_layer="tokens",
-                         levels=1, max_epochs=1, random_state=0)
+    clf = SFKDClassifier(
+        teacher,
+        student="cnn",
+        input_shape=SHAPE,
+        teacher_layer="tokens",
+        levels=1,
+        max_epochs=1,
+        random_state=0,
+    )
     with pytest.raises(ValueError, match="grid_size"):
         clf.fit(X_tr, y_tr)
     teacher.grid_size = (2, 3)
@@ -298,8 +353,16 @@ def test_non_square_token_grid_needs_grid_size(digits):
 
 def test_highpass_gffl_changes_the_frequency_term(digits, cnn_teacher):
     X_tr, _, y_tr, _ = digits
-    common = dict(student="cnn", input_shape=SHAPE, teacher_layer="layer2", alpha=0.0,
-                  beta=0.0, gamma=1.0, max_epochs=1, random_state=0)
+    common = dict(
+        student="cnn",
+        input_shape=SHAPE,
+        teacher_layer="layer2",
+        alpha=0.0,
+        beta=0.0,
+        gamma=1.0,
+        max_epochs=1,
+        random_state=0,
+    )
     low = SFKDClassifier(cnn_teacher, **common).fit(X_tr, y_tr)
     high = SFKDClassifier(cnn_teacher, gffl_highpass=True, **common).fit(X_tr, y_tr)
     assert low.history_[-1]["train_freq"] != high.history_[-1]["train_freq"]

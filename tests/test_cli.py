@@ -47,7 +47,9 @@ def test_python_dash_m_and_version_flag():
 
 
 def test_unknown_subcommand_exits_with_usage_error():
-    proc = subprocess.run([sys.executable, "-m", "skdistill", "nope"], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "skdistill", "nope"], capture_output=True, text=True
+    )
     assert proc.returncode == 2 and "invalid choice" in proc.stderr
 
 

@@ -32,7 +32,9 @@ def test_bundled_etth1_works_without_any_data_setting(monkeypatch):
     assert df.index[0] == pd.Timestamp("2016-07-01 00:00:00")
     assert df.index[-1] == pd.Timestamp("2018-06-26 19:00:00")
     assert (df.dtypes == np.float64).all()
-    np.testing.assert_allclose(df.iloc[0, :3], [5.827000141143799, 2.009000062942505, 1.5989999771118164])
+    np.testing.assert_allclose(
+        df.iloc[0, :3], [5.827000141143799, 2.009000062942505, 1.5989999771118164]
+    )
     assert df.iloc[0]["OT"] == pytest.approx(30.5310001373291)
 
 
@@ -41,7 +43,9 @@ def test_bundled_copies_are_the_shared_files_byte_for_byte(shared_data):
         bundled = gzip.open(BUNDLED_DIR / f"{name}.csv.gz").read()
         shared = gzip.open(shared_data / "ltsf" / f"{name}.csv.gz").read()
         assert bundled == shared
-    assert (BUNDLED_DIR / "LICENSE-ETT").read_bytes() == (shared_data / "ltsf" / "LICENSE-ETT").read_bytes()
+    assert (BUNDLED_DIR / "LICENSE-ETT").read_bytes() == (
+        shared_data / "ltsf" / "LICENSE-ETT"
+    ).read_bytes()
 
 
 @pytest.mark.parametrize(
@@ -61,7 +65,9 @@ def test_shared_files_shapes_and_values(shared_data, name, shape, first_ot):
 
 
 def test_weather_header_keeps_its_original_characters(shared_data):
-    df = load_ltsf("weather", data_home=shared_data)  # name is case-insensitive; ltsf/ sub-folder searched
+    df = load_ltsf(
+        "weather", data_home=shared_data
+    )  # name is case-insensitive; ltsf/ sub-folder searched
     assert df.columns[0] == "p (mbar)"
     assert "SWDR (W/m\N{REPLACEMENT CHARACTER})" in df.columns
 

@@ -51,8 +51,13 @@ def forecaster(y):
         window_length=L, d_model=8, d_ff=8, n_heads=2, e_layers=1, max_epochs=1, random_state=0
     ).fit(y.iloc[:400], fh=range(1, H + 1))
     return DistilledMLPForecaster(
-        teacher, window_length=L, hidden_size=8, moving_avg=5, max_epochs=1,
-        validation_size=None, random_state=0,
+        teacher,
+        window_length=L,
+        hidden_size=8,
+        moving_avg=5,
+        max_epochs=1,
+        validation_size=None,
+        random_state=0,
     )
 
 
@@ -93,8 +98,11 @@ def test_sklearn_grid_search_under_joblib_dask(client):
     teacher = KDClassifier(student="cnn", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
     teacher.fit(X, y)
     student = KDClassifier(
-        teacher=teacher.net_.module_.student, student="mlp", input_shape=(1, 8, 8),
-        max_epochs=2, random_state=0,
+        teacher=teacher.net_.module_.student,
+        student="mlp",
+        input_shape=(1, 8, 8),
+        max_epochs=2,
+        random_state=0,
     )
     grid = {"alpha": [0.0, 1.0], "temperature": [2.0, 4.0]}
     local = GridSearchCV(student, grid, cv=2).fit(X, y)

@@ -77,8 +77,12 @@ def test_vision_student_matches_predict_proba(student, digits, tmp_path):
     teacher = SFKDClassifier(student="cnn", input_shape=(1, 8, 8), max_epochs=1, random_state=0)
     teacher.fit(X[:200], y[:200])
     clf = SFKDClassifier(
-        teacher=teacher, student=student, input_shape=(1, 8, 8), teacher_layer="layer2",
-        max_epochs=1, random_state=0,
+        teacher=teacher,
+        student=student,
+        input_shape=(1, 8, 8),
+        teacher_layer="layer2",
+        max_epochs=1,
+        random_state=0,
     ).fit(X[:200], y[:200])
     session = ort.InferenceSession(str(clf.export_onnx(tmp_path / "clf.onnx")))
     logits = session.run(None, {"images": X[200:260]})[0]  # flat rows, as given to fit

@@ -49,8 +49,14 @@ def tiny_itransformer(**kw):
 
 def tiny_distilled(teacher, **kw):
     params = dict(
-        window_length=L, hidden_size=32, moving_avg=5, alpha=2.0, beta=2.0, n_scales=2,
-        max_epochs=3, random_state=0,
+        window_length=L,
+        hidden_size=32,
+        moving_avg=5,
+        alpha=2.0,
+        beta=2.0,
+        n_scales=2,
+        max_epochs=3,
+        random_state=0,
     )
     params.update(kw)
     return DistilledMLPForecaster(teacher, **params)
@@ -121,13 +127,19 @@ def test_tail_validation_split_and_scaler_on_training_rows(etth1):
     n_train_windows = 600 - L - H + 1
     n_valid_windows = 100 - H + 1
     assert f.history_[-1, "batches"][-1]["valid_batch_size"] > 0
-    n_valid_seen = sum(b["valid_batch_size"] for b in f.history_[-1, "batches"] if "valid_batch_size" in b)
-    n_train_seen = sum(b["train_batch_size"] for b in f.history_[-1, "batches"] if "train_batch_size" in b)
+    n_valid_seen = sum(
+        b["valid_batch_size"] for b in f.history_[-1, "batches"] if "valid_batch_size" in b
+    )
+    n_train_seen = sum(
+        b["train_batch_size"] for b in f.history_[-1, "batches"] if "train_batch_size" in b
+    )
     assert (n_train_seen, n_valid_seen) == (n_train_windows, n_valid_windows)
 
 
 def test_early_stopping_restores_the_best_epoch(etth1):
-    f = tiny_mlp(max_epochs=30, patience=2, lr=0.05, validation_size=150).fit(etth1, fh=range(1, H + 1))
+    f = tiny_mlp(max_epochs=30, patience=2, lr=0.05, validation_size=150).fit(
+        etth1, fh=range(1, H + 1)
+    )
     valid = np.array(f.history_[:, "valid_loss"])
     assert len(valid) < 30  # stopped early
     # The restored weights reproduce the best validation loss.
@@ -195,11 +207,20 @@ def test_zero_weights_reduce_exactly_to_the_mlp_alone(etth1, fitted_teacher):
 def test_history_records_every_term(etth1, fitted_teacher):
     f = tiny_distilled(fitted_teacher, max_epochs=2).fit(etth1, fh=range(1, H + 1))
     last = f.history_[-1]
-    for key in ("train_sup", "train_pred_scale", "train_pred_period", "train_feat_scale",
-                "train_feat_period", "valid_loss", "train_loss"):
+    for key in (
+        "train_sup",
+        "train_pred_scale",
+        "train_pred_period",
+        "train_feat_scale",
+        "train_feat_period",
+        "valid_loss",
+        "train_loss",
+    ):
         assert np.isfinite(last[key]), key
-    weighted = last["train_sup"] + 2 * (last["train_pred_scale"] + last["train_pred_period"]) + 2 * (
-        last["train_feat_scale"] + last["train_feat_period"]
+    weighted = (
+        last["train_sup"]
+        + 2 * (last["train_pred_scale"] + last["train_pred_period"])
+        + 2 * (last["train_feat_scale"] + last["train_feat_period"])
     )
     assert last["train_loss"] == pytest.approx(weighted, rel=1e-5)
     assert f.teacher_cached_
@@ -276,7 +297,9 @@ def test_package_teacher_with_shorter_lookback(etth1):
 
 def test_evaluate_with_expanding_window(etth1):
     y = etth1.iloc[:400]
-    f = tiny_distilled(tiny_mlp(max_epochs=1, validation_size=None), max_epochs=1, validation_size=None)
+    f = tiny_distilled(
+        tiny_mlp(max_epochs=1, validation_size=None), max_epochs=1, validation_size=None
+    )
     cv = ExpandingWindowSplitter(initial_window=300, step_length=50, fh=range(1, H + 1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
@@ -286,7 +309,9 @@ def test_evaluate_with_expanding_window(etth1):
 
 def test_forecasting_grid_search_over_alpha(etth1):
     y = etth1.iloc[:400]
-    f = tiny_distilled(tiny_mlp(max_epochs=1, validation_size=None), max_epochs=1, validation_size=None)
+    f = tiny_distilled(
+        tiny_mlp(max_epochs=1, validation_size=None), max_epochs=1, validation_size=None
+    )
     cv = SingleWindowSplitter(fh=range(1, H + 1), window_length=300)
     gscv = ForecastingGridSearchCV(f, cv=cv, param_grid={"alpha": [0.5, 2.0]}, backend=None)
     with warnings.catch_warnings():
@@ -310,7 +335,11 @@ def test_forecasting_grid_search_over_alpha(etth1):
         ({"validation_size": 1.5}, ValueError, "validation_size"),
         ({"moving_avg": 99}, ValueError, "moving_avg=99 must be <= window_length"),
         ({"norm": "zscore"}, ValueError, "norm must be one of"),
-        ({"device": "cuda"} if not torch.cuda.is_available() else {"device": "tpu"}, ValueError, "device"),
+        (
+            {"device": "cuda"} if not torch.cuda.is_available() else {"device": "tpu"},
+            ValueError,
+            "device",
+        ),
     ],
 )
 def test_invalid_parameters(etth1, params, error, match):
@@ -468,7 +497,9 @@ def test_zoo_teachers_distil_at_both_levels(etth1, teacher):
 def test_other_students(etth1, fitted_teacher, student):
     f = tiny_distilled(fitted_teacher, student=student, max_epochs=1).fit(etth1, fh=range(1, H + 1))
     assert np.isfinite(f.predict().to_numpy()).all()
-    assert type(f._student_module()).__name__ == {"tsmixer": "TSMixer", "lightts": "LightTS"}[student]
+    assert (
+        type(f._student_module()).__name__ == {"tsmixer": "TSMixer", "lightts": "LightTS"}[student]
+    )
     assert f.net_.criterion_.regressors[0].out_dim == f._student_module().feature_dim
     assert "train_feat_period" in f.history_[-1]
 
@@ -485,8 +516,9 @@ def test_two_teachers_one_regressor_each_and_cache_equals_online(etth1, fitted_t
     assert len(regs) == 2 and regs[0].in_dim == 16 and regs[1].in_dim == 32
     assert cached.teacher_ == [fitted_teacher, second]
     assert cached.teacher_cached_ and not online.teacher_cached_
-    np.testing.assert_allclose(cached.history_[:, "train_loss"], online.history_[:, "train_loss"],
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        cached.history_[:, "train_loss"], online.history_[:, "train_loss"], rtol=1e-5
+    )
 
 
 def test_ensemble_prediction_is_the_weighted_mean(etth1, fitted_teacher):
@@ -497,8 +529,9 @@ def test_ensemble_prediction_is_the_weighted_mean(etth1, fitted_teacher):
     from skdistill.training.teacher import EnsembleAdapter
 
     adapters = [t._as_teacher(f.scaler_mean_, f.scaler_scale_, H) for t in (fitted_teacher, second)]
-    x = torch.as_tensor(((etth1.to_numpy()[:L] - f.scaler_mean_) / f.scaler_scale_)[None],
-                        dtype=torch.float32)
+    x = torch.as_tensor(
+        ((etth1.to_numpy()[:L] - f.scaler_mean_) / f.scaler_scale_)[None], dtype=torch.float32
+    )
     with torch.no_grad():
         mixed, _ = EnsembleAdapter(adapters, [0.75, 0.25]).eval()(x)
         expected = 0.75 * adapters[0].eval()(x)[0] + 0.25 * adapters[1].eval()(x)[0]

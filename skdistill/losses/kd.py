@@ -53,7 +53,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from skdistill.losses._checks import check_number
+from skdistill._validation import check_float
 from skdistill.losses.base import DistillationObjective
 
 __all__ = [
@@ -130,7 +130,7 @@ def kd_loss(student_logits: Tensor, teacher_logits: Tensor, temperature: float =
     1.7751
     """
     _check_logits(student_logits, teacher_logits)
-    t = check_number(temperature, "temperature", positive=True)
+    t = check_float(temperature, "temperature", strict=True)
     log_ps = F.log_softmax(student_logits / t, dim=-1)
     log_pt = F.log_softmax(teacher_logits / t, dim=-1)
     kl = (log_pt.exp() * (log_pt - log_ps)).sum(dim=-1)
@@ -189,9 +189,9 @@ def dkd_loss(
     _check_target(target, student_logits)
     if student_logits.shape[1] < 2:
         raise ValueError("dkd_loss needs at least 2 classes")
-    a = check_number(alpha, "alpha", positive=False)
-    b = check_number(beta, "beta", positive=False)
-    t = check_number(temperature, "temperature", positive=True)
+    a = check_float(alpha, "alpha")
+    b = check_float(beta, "beta")
+    t = check_float(temperature, "temperature", strict=True)
     mask = F.one_hot(target.long(), student_logits.shape[1]).bool()
     log_bs, log_hat_s = _binary_log_probs(student_logits / t, mask)
     log_bt, log_hat_t = _binary_log_probs(teacher_logits / t, mask)
@@ -235,8 +235,8 @@ def ofa_loss(
     """
     _check_logits(student_logits, teacher_logits)
     _check_target(target, student_logits)
-    e = check_number(eps, "eps", positive=True)
-    t = check_number(temperature, "temperature", positive=True)
+    e = check_float(eps, "eps", strict=True)
+    t = check_float(temperature, "temperature", strict=True)
     m = F.one_hot(target.long(), student_logits.shape[1]).to(student_logits.dtype)
     log_ps = F.log_softmax(student_logits / t, dim=-1)
     pt = F.softmax(teacher_logits / t, dim=-1)

@@ -84,7 +84,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from skdistill.losses._checks import check_choice, check_int, check_number
+from skdistill._validation import check_choice, check_float, check_int
 from skdistill.losses.kd import CrossEntropyObjective, kd_loss
 from skdistill.losses.wavelets import (
     check_grid,
@@ -174,7 +174,7 @@ def gffl(
             f"student and teacher must have the same shape, got {tuple(student.shape)} and "
             f"{tuple(teacher.shape)}"
         )
-    sigma = check_number(sigma, "sigma", positive=True)
+    sigma = check_float(sigma, "sigma", strict=True)
     mode = check_choice(mode, "mode", _GFFL_MODES)
     dims = tuple(range(-nd, 0))
     weight = _gaussian_weights(student.shape[-nd:], sigma, bool(highpass), student)
@@ -236,7 +236,7 @@ def wavelet_loss(
     if weights is None:
         w = [1.0] * levels
     else:
-        w = [check_number(v, "weights[i]", positive=False) for v in weights]
+        w = [check_float(v, "weights[i]") for v in weights]
         if len(w) != levels:
             raise ValueError(f"weights must have one entry per level ({levels}), got {len(w)}")
     pairs = [(student_bands[0], teacher_bands[0])] + [
@@ -348,18 +348,18 @@ class SFKDLoss(nn.Module):
         check_finite: bool = True,
     ) -> None:
         super().__init__()
-        self.alpha = check_number(alpha, "alpha", positive=False)
-        self.beta = check_number(beta, "beta", positive=False)
-        self.gamma = check_number(gamma, "gamma", positive=False)
-        self.temperature = check_number(temperature, "temperature", positive=True)
+        self.alpha = check_float(alpha, "alpha")
+        self.beta = check_float(beta, "beta")
+        self.gamma = check_float(gamma, "gamma")
+        self.temperature = check_float(temperature, "temperature", strict=True)
         self.wavelet = check_wavelet(wavelet)
-        self.levels = check_int(levels, "levels", 1)
-        self.gffl_sigma = check_number(gffl_sigma, "gffl_sigma", positive=True)
+        self.levels = check_int(levels, "levels")
+        self.gffl_sigma = check_float(gffl_sigma, "gffl_sigma", strict=True)
         self.gffl_mode = check_choice(gffl_mode, "gffl_mode", _GFFL_MODES)
         self.gffl_highpass = bool(gffl_highpass)
         self.feature_loss = check_choice(feature_loss, "feature_loss", _FEATURE_LOSSES)
         self.check_finite = bool(check_finite)
-        self.channels = check_int(channels, "channels", 1)
+        self.channels = check_int(channels, "channels")
         self.grid_size = check_grid_size(grid_size)
         check_grid(self.grid_size, self.levels)
         if isinstance(ds2s, str):
@@ -428,7 +428,7 @@ class SFKDLoss(nn.Module):
         FloatingPointError
             If ``check_finite`` and a term or the total is NaN or infinite.
         """
-        scale = check_number(feature_weight_scale, "feature_weight_scale", positive=False)
+        scale = check_float(feature_weight_scale, "feature_weight_scale")
         terms = {"ce": F.cross_entropy(student_logits, target)}
         total = terms["ce"]
         if self.kd_active:

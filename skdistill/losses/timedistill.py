@@ -60,13 +60,13 @@ Combined objective
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from skdistill._validation import check_choice, check_float, check_int
 from skdistill.losses.base import DistillationObjective, TeacherOutputs
 
 __all__ = ["TimeDistillLoss", "TimeDistillObjective", "multiperiod_kl", "multiscale_mse"]
@@ -94,35 +94,6 @@ def _normalize_dim(dim: int, ndim: int) -> int:
     if not -ndim <= dim < ndim:
         raise ValueError(f"dim={dim} is out of range for a tensor with {ndim} dimension(s)")
     return int(dim) % ndim
-
-
-def _check_n_scales(n_scales: int) -> int:
-    if not isinstance(n_scales, numbers.Integral) or isinstance(n_scales, bool) or n_scales < 0:
-        raise ValueError(f"n_scales must be a non-negative int, got {n_scales!r}")
-    return int(n_scales)
-
-
-def _check_temperature(temperature: float) -> float:
-    # `not (t > 0)` also rejects NaN.
-    if (
-        not isinstance(temperature, numbers.Real)
-        or not temperature > 0
-        or not math.isfinite(temperature)
-    ):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
-    return float(temperature)
-
-
-def _check_reduction(reduction: str) -> str:
-    if reduction not in _REDUCTIONS:
-        raise ValueError(f"reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-    return reduction
-
-
-def _check_weight(value: float, name: str) -> float:
-    if not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 # --------------------------------------------------------------------------- multi-scale
@@ -167,7 +138,7 @@ def multiscale_mse(student: Tensor, teacher: Tensor, *, n_scales: int = 3, dim: 
     tensor(1.)
     """
     _check_same_shape(student, teacher)
-    n_scales = _check_n_scales(n_scales)
+    n_scales = check_int(n_scales, "n_scales", minimum=0)
     dim = _normalize_dim(dim, student.ndim)
     length = student.shape[dim]
     if length < 2**n_scales:
@@ -245,8 +216,8 @@ def multiperiod_kl(
     >>> multiperiod_kl(x, x).abs().item() < 1e-6
     True
     """
-    temperature = _check_temperature(temperature)
-    reduction = _check_reduction(reduction)
+    temperature = check_float(temperature, "temperature", strict=True)
+    reduction = check_choice(reduction, "reduction", _REDUCTIONS)
     _check_same_shape(student, teacher)
     dim = _normalize_dim(dim, student.ndim)
     length = student.shape[dim]
@@ -330,14 +301,14 @@ class TimeDistillLoss(torch.nn.Module):
         pred_period: bool = True,
     ) -> None:
         super().__init__()
-        self.alpha = _check_weight(alpha, "alpha")
-        self.beta = _check_weight(beta, "beta")
-        self.temperature = _check_temperature(temperature)
-        self.n_scales = _check_n_scales(n_scales)
+        self.alpha = check_float(alpha, "alpha")
+        self.beta = check_float(beta, "beta")
+        self.temperature = check_float(temperature, "temperature", strict=True)
+        self.n_scales = check_int(n_scales, "n_scales", minimum=0)
         self.use_scale = bool(use_scale)
         self.use_period = bool(use_period)
         self.use_supervised = bool(use_supervised)
-        self.reduction = _check_reduction(reduction)
+        self.reduction = check_choice(reduction, "reduction", _REDUCTIONS)
         self.check_finite = bool(check_finite)
         self.pred_period = bool(pred_period)
         if not (self.use_supervised or self.pred_active or self.feat_active):

@@ -43,7 +43,7 @@ import pywt
 import torch
 from torch import Tensor
 
-from skdistill.losses._checks import check_int
+from skdistill._validation import check_int
 
 __all__ = ["inverse_wavelet_subbands", "wavelet_subbands"]
 
@@ -201,7 +201,7 @@ def wavelet_subbands(x: Tensor, *, wavelet: str = "haar", levels: int = 2) -> li
     [(1, 1, 2, 2), (1, 1, 2, 2), (1, 1, 2, 2)]
     """
     nd = check_map(x, "x")
-    levels = check_int(levels, "levels", 1)
+    levels = check_int(levels, "levels")
     check_grid(x.shape[-nd:], levels)
     bank = _filter_bank(check_wavelet(wavelet), False, x)
     details: list = []

@@ -28,7 +28,12 @@ def main(out: Path) -> None:
         window_length=48, d_model=16, d_ff=16, n_heads=2, e_layers=1, max_epochs=1, random_state=0
     ).fit(y, fh=range(1, 9))
     forecaster = DistilledMLPForecaster(
-        teacher, window_length=48, hidden_size=32, moving_avg=5, max_epochs=3, patience=None,
+        teacher,
+        window_length=48,
+        hidden_size=32,
+        moving_avg=5,
+        max_epochs=3,
+        patience=None,
         random_state=0,
     )
     # The regressor on the same windows, with the teacher's own forecasts as its targets.
@@ -48,8 +53,12 @@ def main(out: Path) -> None:
     cnn = SFKDClassifier(student="cnn", input_shape=(1, 8, 8), max_epochs=2, random_state=0)
     cnn.fit(X, labels)
     classifier = SFKDClassifier(
-        teacher=cnn.net_.module_.student, student="vit", input_shape=(1, 8, 8),
-        teacher_layer="layer2", max_epochs=2, random_state=0,
+        teacher=cnn.net_.module_.student,
+        student="vit",
+        input_shape=(1, 8, 8),
+        teacher_layer="layer2",
+        max_epochs=2,
+        random_state=0,
     )
     with use_accelerator(accelerator):
         forecaster.fit(y, fh=range(1, 9))
@@ -57,13 +66,17 @@ def main(out: Path) -> None:
         classifier.fit(X, labels)
     # One file per rank: two processes printing to one pipe can interleave their lines.
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"rank{accelerator.process_index}.json").write_text(json.dumps({
-        "rank": accelerator.process_index,
-        "world": accelerator.num_processes,
-        "forecaster": {k: v for k, v in forecaster.history_[-1].items() if k != "batches"},
-        "classifier": {k: v for k, v in classifier.history_[-1].items() if k != "batches"},
-        "regressor": {k: v for k, v in regressor.history_[-1].items() if k != "batches"},
-    }))
+    (out / f"rank{accelerator.process_index}.json").write_text(
+        json.dumps(
+            {
+                "rank": accelerator.process_index,
+                "world": accelerator.num_processes,
+                "forecaster": {k: v for k, v in forecaster.history_[-1].items() if k != "batches"},
+                "classifier": {k: v for k, v in classifier.history_[-1].items() if k != "batches"},
+                "regressor": {k: v for k, v in regressor.history_[-1].items() if k != "batches"},
+            }
+        )
+    )
     if accelerator.is_main_process:
         (out / "models.pkl").write_bytes(pickle.dumps((forecaster, classifier, regressor)))
     accelerator.wait_for_everyone()

@@ -14,7 +14,9 @@ from typing import Protocol
 import torch
 from torch import nn
 
-from .layers import _check_forecast_input, _check_positive_int
+from skdistill._validation import check_int
+
+from .layers import _check_forecast_input
 
 __all__: list[str] = []
 
@@ -40,9 +42,9 @@ class _Forecaster(nn.Module):
 
     def __init__(self, window_length: int, horizon: int, n_channels: int) -> None:
         super().__init__()
-        self.window_length = _check_positive_int(window_length, "window_length")
-        self.horizon = _check_positive_int(horizon, "horizon")
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        self.window_length = check_int(window_length, "window_length")
+        self.horizon = check_int(horizon, "horizon")
+        self.n_channels = check_int(n_channels, "n_channels")
 
     def _normalizer(self) -> _Normalizer | None:
         """The normaliser of one pass, or None to leave the window as it is."""

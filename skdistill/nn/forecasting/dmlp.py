@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from skdistill._validation import check_choice, check_int
+
 from .base import _Forecaster
-from .layers import MeanNorm, MovingAverage, RevIN, _check_choice, _check_positive_int
+from .layers import MeanNorm, MovingAverage, RevIN
 
 __all__ = ["DMLP", "FeatureRegressor"]
 
@@ -89,13 +91,13 @@ class DMLP(_Forecaster):
         norm: str = "mean",
     ) -> None:
         super().__init__(window_length, horizon, n_channels)
-        self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
-        self.moving_avg = _check_positive_int(moving_avg, "moving_avg")
+        self.hidden_size = check_int(hidden_size, "hidden_size")
+        self.moving_avg = check_int(moving_avg, "moving_avg")
         if self.moving_avg > self.window_length:
             raise ValueError(
                 f"moving_avg must be <= window_length ({self.window_length}), got {moving_avg!r}"
             )
-        self.norm = _check_choice(norm, "norm", _NORMS)
+        self.norm = check_choice(norm, "norm", _NORMS)
         self.feature_dim = self.hidden_size
 
         self.normalizer: MeanNorm | RevIN | None
@@ -134,8 +136,8 @@ class FeatureRegressor(nn.Module):
 
     def __init__(self, in_dim: int, out_dim: int) -> None:
         super().__init__()
-        self.in_dim = _check_positive_int(in_dim, "in_dim")
-        self.out_dim = _check_positive_int(out_dim, "out_dim")
+        self.in_dim = check_int(in_dim, "in_dim")
+        self.out_dim = check_int(out_dim, "out_dim")
         self.fc1 = nn.Linear(self.in_dim, self.out_dim)
         self.act = nn.ReLU()
         self.fc2 = nn.Linear(self.out_dim, self.out_dim)

@@ -6,12 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skdistill._validation import check_choice, check_float, check_int
+
 from .base import _Forecaster
 from .layers import (
-    _check_choice,
-    _check_dropout,
     _check_heads,
-    _check_positive_int,
     _HeadProjections,
 )
 
@@ -144,13 +143,13 @@ class ITransformer(_Forecaster):
         use_norm: bool = True,
     ) -> None:
         super().__init__(window_length, horizon, n_channels)
-        self.d_model = _check_positive_int(d_model, "d_model")
-        self.n_heads = _check_positive_int(n_heads, "n_heads")
-        self.e_layers = _check_positive_int(e_layers, "e_layers")
-        self.d_ff = _check_positive_int(d_ff, "d_ff")
+        self.d_model = check_int(d_model, "d_model")
+        self.n_heads = check_int(n_heads, "n_heads")
+        self.e_layers = check_int(e_layers, "e_layers")
+        self.d_ff = check_int(d_ff, "d_ff")
         _check_heads(self.d_model, self.n_heads)
-        self.dropout = _check_dropout(dropout)
-        self.activation = _check_choice(activation, "activation", tuple(_ACTIVATIONS))
+        self.dropout = check_float(dropout, "dropout", below=1.0)
+        self.activation = check_choice(activation, "activation", tuple(_ACTIVATIONS))
         if not isinstance(use_norm, bool):
             raise ValueError(f"use_norm must be a bool, got {use_norm!r}")
         self.use_norm = use_norm

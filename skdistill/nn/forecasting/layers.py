@@ -12,35 +12,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skdistill._validation import check_int
+
 __all__ = ["MeanNorm", "MovingAverage", "RevIN"]
-
-
-def _check_positive_int(value: object, name: str) -> int:
-    """Return ``value`` as an int, or raise a ValueError naming the parameter."""
-    # bool is an Integral subclass; True as a width is almost surely a mistake.
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
-def _check_dropout(value: object, name: str = "dropout") -> float:
-    """Return ``value`` as a float in [0, 1), or raise a ValueError naming the parameter."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
-    return float(value)
 
 
 def _check_heads(d_model: int, n_heads: int) -> None:
     """Raise a ValueError unless the attention width splits evenly into the heads."""
     if d_model % n_heads != 0:
         raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
-
-
-def _check_choice(value: object, name: str, allowed: tuple[str, ...]) -> str:
-    """Return ``value`` if it is one of ``allowed``, else raise a ValueError naming the parameter."""
-    if not isinstance(value, str) or value not in allowed:
-        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
-    return value
 
 
 def _check_forecast_input(x: torch.Tensor, window_length: int, n_channels: int) -> None:
@@ -85,7 +65,7 @@ class MovingAverage(nn.Module):
 
     def __init__(self, kernel_size: int = 25) -> None:
         super().__init__()
-        self.kernel_size = _check_positive_int(kernel_size, "kernel_size")
+        self.kernel_size = check_int(kernel_size, "kernel_size")
         self._pad_front = (self.kernel_size - 1) // 2
         self._pad_back = self.kernel_size // 2
 
@@ -167,7 +147,7 @@ class RevIN(nn.Module):
 
     def __init__(self, n_channels: int, eps: float = 1e-5, affine: bool = True) -> None:
         super().__init__()
-        self.n_channels = _check_positive_int(n_channels, "n_channels")
+        self.n_channels = check_int(n_channels, "n_channels")
         if not isinstance(eps, numbers.Real) or not eps > 0:
             raise ValueError(f"eps must be a positive float, got {eps!r}")
         self.eps = float(eps)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from skdistill._validation import check_choice, check_float, check_int
+
 from .base import _Forecaster
-from .layers import RevIN, _check_choice, _check_dropout, _check_positive_int
+from .layers import RevIN
 
 __all__ = ["LightTS", "TSMixer"]
 
@@ -97,10 +99,10 @@ class TSMixer(_Forecaster):
         norm: str = "revin",
     ) -> None:
         super().__init__(window_length, horizon, n_channels)
-        self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
-        self.n_blocks = _check_positive_int(n_blocks, "n_blocks")
-        self.dropout = _check_dropout(dropout)
-        self.norm = _check_choice(norm, "norm", _TSMIXER_NORMS)
+        self.hidden_size = check_int(hidden_size, "hidden_size")
+        self.n_blocks = check_int(n_blocks, "n_blocks")
+        self.dropout = check_float(dropout, "dropout", below=1.0)
+        self.norm = check_choice(norm, "norm", _TSMIXER_NORMS)
         self.feature_dim = self.window_length
 
         self.normalizer = RevIN(self.n_channels, affine=False) if self.norm == "revin" else None
@@ -199,9 +201,9 @@ class LightTS(_Forecaster):
         dropout: float = 0.0,
     ) -> None:
         super().__init__(window_length, horizon, n_channels)
-        self.hidden_size = _check_positive_int(hidden_size, "hidden_size")
-        self.chunk_size = _check_positive_int(chunk_size, "chunk_size")
-        self.dropout = _check_dropout(dropout)
+        self.hidden_size = check_int(hidden_size, "hidden_size")
+        self.chunk_size = check_int(chunk_size, "chunk_size")
+        self.dropout = check_float(dropout, "dropout", below=1.0)
         if self.window_length % self.chunk_size != 0:
             raise ValueError(
                 f"window_length ({self.window_length}) must be divisible by "

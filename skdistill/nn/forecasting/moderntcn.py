@@ -5,15 +5,17 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from skdistill._validation import check_float, check_int
+
 from .base import _Forecaster
-from .layers import RevIN, _check_dropout, _check_positive_int, _repeat_last
+from .layers import RevIN, _repeat_last
 
 __all__ = ["ModernTCN"]
 
 
 def _check_odd(value: object, name: str) -> int:
     """Return ``value`` as a positive odd int (a 'same'-padded kernel), else raise a ValueError."""
-    value = _check_positive_int(value, name)
+    value = check_int(value, name)
     if value % 2 == 0:
         raise ValueError(f"{name} must be odd, got {value}")
     return value
@@ -152,14 +154,14 @@ class ModernTCN(_Forecaster):
         dropout: float = 0.1,
     ) -> None:
         super().__init__(window_length, horizon, n_channels)
-        self.patch_size = _check_positive_int(patch_size, "patch_size")
-        self.patch_stride = _check_positive_int(patch_stride, "patch_stride")
-        self.dims = _check_positive_int(dims, "dims")
+        self.patch_size = check_int(patch_size, "patch_size")
+        self.patch_stride = check_int(patch_stride, "patch_stride")
+        self.dims = check_int(dims, "dims")
         large_size = _check_odd(large_size, "large_size")
         small_size = _check_odd(small_size, "small_size")
-        self.ffn_ratio = _check_positive_int(ffn_ratio, "ffn_ratio")
-        self.n_blocks = _check_positive_int(n_blocks, "n_blocks")
-        self.dropout = _check_dropout(dropout, "dropout")
+        self.ffn_ratio = check_int(ffn_ratio, "ffn_ratio")
+        self.n_blocks = check_int(n_blocks, "n_blocks")
+        self.dropout = check_float(dropout, "dropout", below=1.0)
         if self.patch_size > self.window_length:
             raise ValueError(
                 f"patch_size ({self.patch_size}) must not exceed window_length "

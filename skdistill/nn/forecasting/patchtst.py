@@ -8,12 +8,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skdistill._validation import check_float, check_int
+
 from .base import _Forecaster
 from .layers import (
     RevIN,
-    _check_dropout,
     _check_heads,
-    _check_positive_int,
     _HeadProjections,
     _repeat_last,
 )
@@ -165,14 +165,14 @@ class PatchTST(_Forecaster):
         head_dropout: float = 0.0,
     ) -> None:
         super().__init__(window_length, horizon, n_channels)
-        self.patch_len = _check_positive_int(patch_len, "patch_len")
-        self.stride = _check_positive_int(stride, "stride")
-        self.d_model = _check_positive_int(d_model, "d_model")
-        self.n_heads = _check_positive_int(n_heads, "n_heads")
-        self.e_layers = _check_positive_int(e_layers, "e_layers")
-        self.d_ff = _check_positive_int(d_ff, "d_ff")
-        self.dropout = _check_dropout(dropout, "dropout")
-        self.head_dropout = _check_dropout(head_dropout, "head_dropout")
+        self.patch_len = check_int(patch_len, "patch_len")
+        self.stride = check_int(stride, "stride")
+        self.d_model = check_int(d_model, "d_model")
+        self.n_heads = check_int(n_heads, "n_heads")
+        self.e_layers = check_int(e_layers, "e_layers")
+        self.d_ff = check_int(d_ff, "d_ff")
+        self.dropout = check_float(dropout, "dropout", below=1.0)
+        self.head_dropout = check_float(head_dropout, "head_dropout", below=1.0)
         if self.patch_len > self.window_length:
             raise ValueError(
                 f"patch_len ({self.patch_len}) must not exceed window_length ({self.window_length})"

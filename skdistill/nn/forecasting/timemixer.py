@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import numbers
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skdistill._validation import check_float, check_int
+
 from .base import _Forecaster
-from .layers import MovingAverage, RevIN, _check_dropout, _check_positive_int
+from .layers import MovingAverage, RevIN
 
 __all__ = ["TimeMixer"]
-
-
-def _check_non_negative_int(value: object, name: str) -> int:
-    """Return ``value`` as an int >= 0, or raise a ValueError naming the parameter."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
-    return int(value)
 
 
 def _odd_kernel(moving_avg: int, length: int) -> int:
@@ -155,17 +148,15 @@ class TimeMixer(_Forecaster):
         dropout: float = 0.1,
     ) -> None:
         super().__init__(window_length, horizon, n_channels)
-        self.d_model = _check_positive_int(d_model, "d_model")
-        self.d_ff = _check_positive_int(d_ff, "d_ff")
-        self.e_layers = _check_positive_int(e_layers, "e_layers")
-        self.down_sampling_layers = _check_non_negative_int(
-            down_sampling_layers, "down_sampling_layers"
+        self.d_model = check_int(d_model, "d_model")
+        self.d_ff = check_int(d_ff, "d_ff")
+        self.e_layers = check_int(e_layers, "e_layers")
+        self.down_sampling_layers = check_int(
+            down_sampling_layers, "down_sampling_layers", minimum=0
         )
-        self.down_sampling_window = _check_positive_int(
-            down_sampling_window, "down_sampling_window"
-        )
-        self.moving_avg = _check_positive_int(moving_avg, "moving_avg")
-        self.dropout = _check_dropout(dropout)
+        self.down_sampling_window = check_int(down_sampling_window, "down_sampling_window")
+        self.moving_avg = check_int(moving_avg, "moving_avg")
+        self.dropout = check_float(dropout, "dropout", below=1.0)
         factor = self.down_sampling_window**self.down_sampling_layers
         if self.window_length % factor != 0:
             raise ValueError(

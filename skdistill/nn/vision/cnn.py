@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import ImageSize, _check_images, _check_positive_int, _ImageClassifier
+from skdistill._validation import check_int
+
+from .layers import ImageSize, _check_images, _ImageClassifier
 
 __all__ = ["ResNetCNN"]
 
@@ -85,8 +87,8 @@ class ResNetCNN(_ImageClassifier):
         blocks_per_stage: int = 1,
     ):
         super().__init__(in_channels, n_classes, image_size)
-        _check_positive_int("width", width)
-        _check_positive_int("blocks_per_stage", blocks_per_stage)
+        check_int(width, "width")
+        check_int(blocks_per_stage, "blocks_per_stage")
         self.stem = nn.Sequential(
             nn.Conv2d(in_channels, width, 3, 1, 1, bias=False),
             nn.BatchNorm2d(width),

@@ -50,7 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from skdistill.losses._checks import check_choice, check_int
+from skdistill._validation import check_choice, check_int
 from skdistill.losses.wavelets import check_grid, check_grid_size, high_band
 
 __all__ = ["DS2S", "DS2S_MODES"]
@@ -146,8 +146,8 @@ class DS2S(nn.Module):
         mode: str = "full",
     ) -> None:
         super().__init__()
-        self.channels = check_int(channels, "channels", 1)
-        self.levels = check_int(levels, "levels", 1)
+        self.channels = check_int(channels, "channels")
+        self.levels = check_int(levels, "levels")
         self.grid_size = check_grid_size(grid_size)
         check_grid(self.grid_size, self.levels)
         self.mode = check_choice(mode, "mode", DS2S_MODES)

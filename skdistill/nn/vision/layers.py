@@ -16,6 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from skdistill._validation import check_int
+
 __all__ = ["default_patch_size"]
 
 ImageSize = int | tuple[int, int]
@@ -25,22 +27,15 @@ ImageSize = int | tuple[int, int]
 # validation
 
 
-def _check_positive_int(name: str, value: object) -> int:
-    # bool is an int subclass: reject it explicitly so that ``True`` is not read as 1.
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return value
-
-
 def _image_hw(image_size: ImageSize) -> tuple[int, int]:
     """Return ``(H, W)`` from an int (square image) or a pair of ints."""
     if isinstance(image_size, int) and not isinstance(image_size, bool):
-        _check_positive_int("image_size", image_size)
+        check_int(image_size, "image_size")
         return image_size, image_size
     if isinstance(image_size, tuple | list) and len(image_size) == 2:
         h, w = image_size
-        _check_positive_int("image_size[0]", h)
-        _check_positive_int("image_size[1]", w)
+        check_int(h, "image_size[0]")
+        check_int(w, "image_size[1]")
         return int(h), int(w)
     raise ValueError(f"image_size must be an int or a pair (H, W) of ints, got {image_size!r}")
 
@@ -96,7 +91,7 @@ def _patch_grid(image_size: ImageSize, patch_size: int | None) -> tuple[int, tup
     """Resolve the patch size and return it with the token grid ``(h, w)``."""
     h, w = _image_hw(image_size)
     patch = default_patch_size((h, w)) if patch_size is None else patch_size
-    _check_positive_int("patch_size", patch)
+    check_int(patch, "patch_size")
     if h % patch or w % patch:
         raise ValueError(
             f"image_size={image_size!r} is not divisible by patch_size={patch}; "
@@ -128,8 +123,8 @@ class _ImageClassifier(nn.Module):
 
     def __init__(self, in_channels: int, n_classes: int, image_size: ImageSize) -> None:
         super().__init__()
-        self.in_channels = _check_positive_int("in_channels", in_channels)
-        self.n_classes = _check_positive_int("n_classes", n_classes)
+        self.in_channels = check_int(in_channels, "in_channels")
+        self.n_classes = check_int(n_classes, "n_classes")
         self.image_size = _image_hw(image_size)
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from skdistill._validation import check_int
+
 from .layers import (
     ImageSize,
     _check_images,
-    _check_positive_int,
     _FeedForward,
     _PatchClassifier,
     _PatchEmbed,
@@ -99,8 +100,8 @@ class MLPMixer(_PatchClassifier):
         channel_mlp_ratio: float = 2.0,
     ):
         super().__init__(in_channels, n_classes, image_size, patch_size)
-        _check_positive_int("dim", dim)
-        _check_positive_int("depth", depth)
+        check_int(dim, "dim")
+        check_int(depth, "depth")
         if token_mlp_ratio <= 0 or channel_mlp_ratio <= 0:
             raise ValueError("token_mlp_ratio and channel_mlp_ratio must be positive")
         n_tokens = self.grid_size[0] * self.grid_size[1]

@@ -5,7 +5,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import ImageSize, _check_images, _check_positive_int, _ImageClassifier
+from skdistill._validation import check_int
+
+from .layers import ImageSize, _check_images, _ImageClassifier
 
 __all__ = ["MLPNet"]
 
@@ -57,7 +59,7 @@ class MLPNet(_ImageClassifier):
         if not hidden_sizes:
             raise ValueError("hidden_sizes must contain at least one layer width")
         for i, size in enumerate(hidden_sizes):
-            _check_positive_int(f"hidden_sizes[{i}]", size)
+            check_int(size, f"hidden_sizes[{i}]")
         self.hidden_sizes = hidden_sizes
         self.flatten = nn.Flatten()
         width = in_channels * self.image_size[0] * self.image_size[1]

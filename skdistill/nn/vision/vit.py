@@ -6,10 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from skdistill._validation import check_int
+
 from .layers import (
     ImageSize,
     _check_images,
-    _check_positive_int,
     _FeedForward,
     _PatchClassifier,
     _PatchEmbed,
@@ -117,7 +118,7 @@ class VisionTransformer(_PatchClassifier):
     ):
         super().__init__(in_channels, n_classes, image_size, patch_size)
         for name, value in (("dim", dim), ("depth", depth), ("heads", heads)):
-            _check_positive_int(name, value)
+            check_int(value, name)
         if dim % heads:
             raise ValueError(f"dim={dim} must be divisible by heads={heads}")
         if mlp_ratio <= 0:
