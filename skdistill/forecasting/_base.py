@@ -12,6 +12,7 @@ import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from skdistill._validation import (
+    check_float,
     check_int,
     check_training_params,
     resolve_device,
@@ -26,6 +27,16 @@ from skdistill.training.timedistill import (
     predict_student,
 )
 from skdistill.training.windows import SlidingWindowDataset, standard_scaler
+
+
+def check_parameter_sets(first: dict, second: dict, *, first_epochs: int = 1) -> list[dict]:
+    """sktime's two cheap parameter sets: each forecaster's small sizes on one shared short,
+    validation-free schedule (seeds 0 and 1; the second at batch size 8)."""
+    common = {"validation_size": None}
+    return [
+        {**first, **common, "max_epochs": first_epochs, "random_state": 0},
+        {**second, **common, "max_epochs": 1, "batch_size": 8, "random_state": 1},
+    ]
 
 
 class BaseDeepForecaster(BaseForecaster):
@@ -305,3 +316,23 @@ class BaseDeepForecaster(BaseForecaster):
         return export_module_onnx(
             module, example, path, input_name="window", output_name="forecast", opset=opset
         )
+
+
+class _ArchForecaster(BaseDeepForecaster):
+    """Stores architecture parameters listed in ``_arch`` and builds ``_module_cls`` from them."""
+
+    _arch: tuple[str, ...] = ()
+    _module_cls = None
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        for name in self._arch:
+            value = getattr(self, name)
+            if isinstance(value, float):
+                check_float(value, name)
+            else:
+                check_int(value, name, minimum=0 if name.endswith("dropout") else 1)
+
+    def _build_module(self, window_length, horizon, n_channels):
+        kwargs = {name: getattr(self, name) for name in self._arch}
+        return type(self)._module_cls(window_length, horizon, n_channels, **kwargs)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from skdistill._validation import check_float, check_int
-from skdistill.forecasting._base import BaseDeepForecaster
+from skdistill._validation import check_float
+from skdistill.forecasting._base import _ArchForecaster, check_parameter_sets
 from skdistill.nn.forecasting import ITransformer
 
 
-class ITransformerForecaster(BaseDeepForecaster):
+class ITransformerForecaster(_ArchForecaster):
     """iTransformer (Liu et al., ICLR 2024): channels as tokens, attention across variates.
 
     Each channel's whole look-back is embedded as one token; a Transformer encoder mixes the
@@ -38,6 +38,9 @@ class ITransformerForecaster(BaseDeepForecaster):
     (3, 7)
     """
 
+    _arch = ("d_model", "n_heads", "e_layers", "d_ff", "dropout")
+    _module_cls = ITransformer
+
     def __init__(
         self,
         window_length: int = 720,
@@ -59,49 +62,22 @@ class ITransformerForecaster(BaseDeepForecaster):
 
     def _check_params(self) -> None:
         super()._check_params()
-        for name in ("d_model", "n_heads", "e_layers", "d_ff"):
-            check_int(getattr(self, name), name)
         if self.d_model % self.n_heads:
             raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}.")
-        check_float(self.dropout, "dropout")
-        if self.dropout >= 1:
-            raise ValueError(f"dropout must be in [0, 1); got {self.dropout}.")
-
-    def _build_module(self, window_length, horizon, n_channels):
-        return ITransformer(
-            window_length,
-            horizon,
-            n_channels,
-            d_model=self.d_model,
-            n_heads=self.n_heads,
-            e_layers=self.e_layers,
-            d_ff=self.d_ff,
-            dropout=self.dropout,
-        )
+        check_float(self.dropout, "dropout", below=1.0)
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
-        return [
+        return check_parameter_sets(
+            {"d_ff": 8, "d_model": 8, "e_layers": 1, "n_heads": 2, "window_length": 8},
             {
-                "window_length": 8,
-                "d_model": 8,
-                "n_heads": 2,
-                "e_layers": 1,
-                "d_ff": 8,
-                "max_epochs": 2,
-                "validation_size": None,
-                "random_state": 0,
-            },
-            {
-                "window_length": 6,
-                "d_model": 4,
-                "n_heads": 1,
-                "e_layers": 1,
                 "d_ff": 4,
+                "d_model": 4,
                 "dropout": 0.0,
-                "max_epochs": 1,
-                "validation_size": None,
-                "random_state": 1,
+                "e_layers": 1,
+                "n_heads": 1,
+                "window_length": 6,
             },
-        ]
+            first_epochs=2,
+        )

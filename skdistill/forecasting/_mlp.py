@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from skdistill._timedistill import TimeDistillParamsMixin
-from skdistill.forecasting._base import BaseDeepForecaster
+from skdistill.forecasting._base import BaseDeepForecaster, check_parameter_sets
 from skdistill.nn.forecasting import DMLP
 
 
@@ -98,23 +98,8 @@ class MLPForecaster(TimeDistillParamsMixin, BaseDeepForecaster):
     @classmethod
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
-        return [
-            {
-                "window_length": 8,
-                "hidden_size": 8,
-                "moving_avg": 3,
-                "max_epochs": 2,
-                "validation_size": None,
-                "random_state": 0,
-            },
-            {
-                "window_length": 6,
-                "hidden_size": 4,
-                "moving_avg": 5,
-                "norm": "revin",
-                "max_epochs": 1,
-                "batch_size": 8,
-                "validation_size": None,
-                "random_state": 1,
-            },
-        ]
+        return check_parameter_sets(
+            {"hidden_size": 8, "moving_avg": 3, "window_length": 8},
+            {"hidden_size": 4, "moving_avg": 5, "norm": "revin", "window_length": 6},
+            first_epochs=2,
+        )

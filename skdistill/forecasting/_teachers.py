@@ -7,31 +7,10 @@ defaults are the reference scripts' ETTh1 settings.
 
 from __future__ import annotations
 
-from skdistill._validation import check_float, check_int
-from skdistill.forecasting._base import BaseDeepForecaster
+from skdistill.forecasting._base import _ArchForecaster, check_parameter_sets
 from skdistill.nn.forecasting.moderntcn import ModernTCN
 from skdistill.nn.forecasting.patchtst import PatchTST
 from skdistill.nn.forecasting.timemixer import TimeMixer
-
-
-class _ArchForecaster(BaseDeepForecaster):
-    """Stores architecture parameters listed in ``_arch`` and builds ``_module_cls`` from them."""
-
-    _arch: tuple[str, ...] = ()
-    _module_cls = None
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        for name in self._arch:
-            value = getattr(self, name)
-            if isinstance(value, float):
-                check_float(value, name)
-            else:
-                check_int(value, name, minimum=0 if name.endswith("dropout") else 1)
-
-    def _build_module(self, window_length, horizon, n_channels):
-        kwargs = {name: getattr(self, name) for name in self._arch}
-        return type(self)._module_cls(window_length, horizon, n_channels, **kwargs)
 
 
 class PatchTSTForecaster(_ArchForecaster):
@@ -87,34 +66,27 @@ class PatchTSTForecaster(_ArchForecaster):
     @classmethod
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
-        return [
+        return check_parameter_sets(
             {
-                "window_length": 8,
+                "d_ff": 8,
+                "d_model": 8,
+                "e_layers": 1,
+                "n_heads": 2,
                 "patch_len": 4,
                 "stride": 2,
-                "d_model": 8,
-                "n_heads": 2,
-                "e_layers": 1,
-                "d_ff": 8,
-                "max_epochs": 1,
-                "validation_size": None,
-                "random_state": 0,
+                "window_length": 8,
             },
             {
-                "window_length": 6,
+                "d_ff": 4,
+                "d_model": 4,
+                "dropout": 0.0,
+                "e_layers": 1,
+                "n_heads": 1,
                 "patch_len": 2,
                 "stride": 2,
-                "d_model": 4,
-                "n_heads": 1,
-                "e_layers": 1,
-                "d_ff": 4,
-                "dropout": 0.0,
-                "max_epochs": 1,
-                "batch_size": 8,
-                "validation_size": None,
-                "random_state": 1,
+                "window_length": 6,
             },
-        ]
+        )
 
 
 class ModernTCNForecaster(_ArchForecaster):
@@ -182,34 +154,27 @@ class ModernTCNForecaster(_ArchForecaster):
     @classmethod
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
-        return [
+        return check_parameter_sets(
             {
-                "window_length": 8,
+                "dims": 4,
+                "ffn_ratio": 1,
+                "large_size": 3,
                 "patch_size": 4,
                 "patch_stride": 2,
-                "dims": 4,
-                "large_size": 3,
                 "small_size": 1,
-                "ffn_ratio": 1,
-                "max_epochs": 1,
-                "validation_size": None,
-                "random_state": 0,
+                "window_length": 8,
             },
             {
-                "window_length": 6,
+                "dims": 2,
+                "dropout": 0.0,
+                "ffn_ratio": 2,
+                "large_size": 3,
                 "patch_size": 2,
                 "patch_stride": 2,
-                "dims": 2,
-                "large_size": 3,
                 "small_size": 1,
-                "ffn_ratio": 2,
-                "dropout": 0.0,
-                "max_epochs": 1,
-                "batch_size": 8,
-                "validation_size": None,
-                "random_state": 1,
+                "window_length": 6,
             },
-        ]
+        )
 
 
 class TimeMixerForecaster(_ArchForecaster):
@@ -277,31 +242,24 @@ class TimeMixerForecaster(_ArchForecaster):
     @classmethod
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
-        return [
+        return check_parameter_sets(
             {
-                "window_length": 8,
-                "d_model": 4,
                 "d_ff": 8,
-                "e_layers": 1,
+                "d_model": 4,
                 "down_sampling_layers": 1,
                 "down_sampling_window": 2,
+                "e_layers": 1,
                 "moving_avg": 3,
-                "max_epochs": 1,
-                "validation_size": None,
-                "random_state": 0,
+                "window_length": 8,
             },
             {
-                "window_length": 8,
-                "d_model": 2,
                 "d_ff": 4,
-                "e_layers": 1,
+                "d_model": 2,
                 "down_sampling_layers": 2,
                 "down_sampling_window": 2,
-                "moving_avg": 3,
                 "dropout": 0.0,
-                "max_epochs": 1,
-                "batch_size": 8,
-                "validation_size": None,
-                "random_state": 1,
+                "e_layers": 1,
+                "moving_avg": 3,
+                "window_length": 8,
             },
-        ]
+        )
