@@ -156,6 +156,21 @@ def seed_from(random_state) -> int:
     return check_int(random_state, "random_state", minimum=0)
 
 
+def teacher_seed(random_state, index: int) -> int | None:
+    """The seed of the ``index``-th teacher cloned inside a distiller with ``random_state``.
+
+    None when the distiller is unseeded (the teacher then stays unseeded too). An int seed
+    gives a stream of its own per teacher, independent of the student's; a RandomState is
+    drawn from, as scikit-learn does.
+    """
+    if random_state is None:
+        return None
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    rng = np.random.default_rng([check_int(random_state, "random_state", minimum=0), index])
+    return int(rng.integers(0, 2**31 - 1))
+
+
 def cuda_devices() -> list[int]:
     """Devices whose RNG state ``fork_rng`` must save: ``manual_seed`` reseeds all of them."""
     return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []

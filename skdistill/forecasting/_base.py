@@ -159,6 +159,11 @@ class BaseDeepForecaster(BaseForecaster):
         # Standardise with statistics of the training rows only (population std, as the protocol).
         mean, scale = standard_scaler(values[:n_train_rows])
         series = ((values - mean) / scale).astype(np.float32)
+        if not (np.isfinite(mean).all() and np.isfinite(scale).all() and np.isfinite(series).all()):
+            raise ValueError(
+                "y is too large to standardise in float64 (its mean or standard deviation "
+                f"overflows, max |y| = {float(np.abs(values).max()):.3g}); rescale y, e.g. divide it by a power of 10."
+            )
 
         train_starts = np.arange(0, n_train_rows - L - H + 1)
         valid_starts = np.arange(n_train_rows - L, n_rows - L - H + 1) if n_val else np.arange(0)
@@ -212,14 +217,27 @@ class BaseDeepForecaster(BaseForecaster):
 
     def _update(self, y: pd.DataFrame, X=None, update_params: bool = True):
         # Deep forecasters are not retrained by update: the cutoff and the look-back move.
-        new = self._check_y(y, "y in update")
-        if new.shape[1] != self.n_channels_:
-            raise ValueError(
-                f"update got {new.shape[1]} columns; the forecaster was fitted on {self.n_channels_}."
-            )
+        new = self._check_y(self._fitted_columns(y), "y in update")
         L = int(self.window_length)
         self._context = np.concatenate([self._context, new])[-L:]
         return self
+
+    def _fitted_columns(self, y: pd.DataFrame) -> pd.DataFrame:
+        """``y`` with the fitted columns, matched by name (order may differ).
+
+        A univariate series may carry another name: a Series' name is often incidental.
+        """
+        columns = list(y.columns)
+        if columns == self.columns_ or (len(columns) == 1 == len(self.columns_)):
+            return y
+        if sorted(map(str, columns)) != sorted(map(str, self.columns_)) or len(set(columns)) != len(
+            columns
+        ):
+            raise ValueError(
+                f"update got columns {columns}; the forecaster was fitted on {self.columns_}. "
+                "Columns are matched by name: pass exactly the fitted columns (any order)."
+            )
+        return y[self.columns_]
 
     # --- batched prediction --------------------------------------------------------------
     def _student_module(self) -> torch.nn.Module:

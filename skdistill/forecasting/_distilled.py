@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
-from skdistill._validation import check_choice, check_float
+from skdistill._validation import check_choice, check_float, teacher_seed
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._mlp import MLPForecaster
 from skdistill.losses.base import TeacherOutputs
@@ -188,17 +188,23 @@ class DistilledMLPForecaster(MLPForecaster):
         return super()._build_module(window_length, horizon, n_channels)
 
     # --- the teacher's side --------------------------------------------------------------
-    def _fit_teacher(self, teacher, y, horizon: int):
+    def _fit_teacher(self, teacher, y, horizon: int, index: int = 0):
         if teacher.is_fitted:
             return teacher
         teacher = teacher.clone()
+        if teacher.get_params(deep=False).get("random_state", 0) is None:
+            # A teacher cloned inside the distiller follows the distiller's seed (one stream
+            # per teacher), so that a seeded distiller is deterministic as a whole.
+            seed = teacher_seed(self.random_state, index)
+            if seed is not None:
+                teacher.set_params(random_state=seed)
         teacher.fit(y, fh=ForecastingHorizon(np.arange(1, horizon + 1), is_relative=True))
         return teacher
 
     def _distillation(self, y, train_starts: np.ndarray) -> tuple[Teachers, dict]:
         """Fit the teachers into ``teacher_``; their side of the fit and the loss weights."""
         L, H = int(self.window_length), self.horizon_
-        fitted = [self._fit_teacher(t, y, H) for t in self._teacher_list()]
+        fitted = [self._fit_teacher(t, y, H, k) for k, t in enumerate(self._teacher_list())]
         self.teacher_ = fitted if isinstance(self.teacher, list | tuple) else fitted[0]
         weights = np.ones(len(fitted)) if self.teacher_weights is None else self.teacher_weights
         weights = np.asarray(weights, dtype=np.float64) / np.sum(weights)
