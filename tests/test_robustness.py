@@ -28,16 +28,14 @@ def y():
     return load_ltsf("ETTh1").iloc[:300]
 
 
+def tiny_mlp(**params) -> MLPForecaster:
+    settings = {"window_length": L, "hidden_size": 8, "moving_avg": 3, "max_epochs": 1}
+    return MLPForecaster(**{**settings, "validation_size": None, "random_state": 0, **params})
+
+
 @pytest.fixture(scope="module")
 def fitted(y):
-    f = MLPForecaster(
-        window_length=L,
-        hidden_size=8,
-        moving_avg=3,
-        max_epochs=1,
-        validation_size=None,
-        random_state=0,
-    )
+    f = tiny_mlp()
     return f.fit(y.iloc[:200], fh=range(1, H + 1))
 
 
@@ -74,27 +72,13 @@ def test_update_with_other_columns_names_them(y, fitted, change):
 
 @pytest.mark.parametrize("factor", [1e200, -1e200, 1e300, 1e306])
 def test_overflowing_scale_is_an_error_not_inf_forecasts(y, factor):
-    f = MLPForecaster(
-        window_length=L,
-        hidden_size=8,
-        moving_avg=3,
-        max_epochs=1,
-        validation_size=None,
-        random_state=0,
-    )
+    f = tiny_mlp()
     with pytest.raises(ValueError, match="too large to standardise.*rescale y"):
         f.fit(y.iloc[:200] * factor, fh=range(1, H + 1))
 
 
 def test_large_but_representable_scale_still_fits(y):
-    f = MLPForecaster(
-        window_length=L,
-        hidden_size=8,
-        moving_avg=3,
-        max_epochs=1,
-        validation_size=None,
-        random_state=0,
-    )
+    f = tiny_mlp()
     pred = f.fit(y.iloc[:200] * 1e100, fh=range(1, H + 1)).predict()
     assert np.isfinite(pred.to_numpy()).all()
 
@@ -117,9 +101,7 @@ def _distiller(teacher, random_state):
 
 @pytest.mark.parametrize("seed", [0, 7])
 def test_unseeded_teacher_follows_the_distillers_seed(y, seed):
-    teacher = MLPForecaster(
-        window_length=L, hidden_size=8, moving_avg=3, max_epochs=1, validation_size=None
-    )  # no random_state: the README's pattern
+    teacher = tiny_mlp(random_state=None)  # no random_state: the README's pattern
     a = _distiller(teacher, seed).fit(y.iloc[:200], fh=range(1, H + 1))
     b = _distiller(teacher, seed).fit(y.iloc[:200], fh=range(1, H + 1))
     np.testing.assert_array_equal(a.predict().to_numpy(), b.predict().to_numpy())
@@ -128,11 +110,20 @@ def test_unseeded_teacher_follows_the_distillers_seed(y, seed):
 
 
 def test_teacher_streams_differ_per_teacher_and_user_seeds_are_kept(y):
-    unseeded = MLPForecaster(
-        window_length=L, hidden_size=8, moving_avg=3, max_epochs=1, validation_size=None
-    )
+    unseeded = tiny_mlp(random_state=None)
     seeded = unseeded.clone().set_params(random_state=3)
     f = _distiller([unseeded, unseeded.clone(), seeded], 0).fit(y.iloc[:200], fh=range(1, H + 1))
     first, second, third = f.teacher_
     assert first.random_state != second.random_state
     assert third.random_state == 3
+
+
+def test_no_training_signal_is_said_in_the_estimators_words():
+    from skdistill.regression import DistilledMLPRegressor
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(40, 16, 2)), rng.normal(size=(40, 8, 2))
+    reg = DistilledMLPRegressor(hidden_size=8, moving_avg=3, use_supervised=False, max_epochs=1)
+    with pytest.raises(ValueError, match="use_supervised=False leaves no training signal"):
+        reg.fit(X, Y)
+    assert not hasattr(reg, "net_")

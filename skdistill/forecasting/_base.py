@@ -230,9 +230,7 @@ class BaseDeepForecaster(BaseForecaster):
         columns = list(y.columns)
         if columns == self.columns_ or (len(columns) == 1 == len(self.columns_)):
             return y
-        if sorted(map(str, columns)) != sorted(map(str, self.columns_)) or len(set(columns)) != len(
-            columns
-        ):
+        if set(columns) != set(self.columns_) or len(columns) != len(self.columns_):
             raise ValueError(
                 f"update got columns {columns}; the forecaster was fitted on {self.columns_}. "
                 "Columns are matched by name: pass exactly the fitted columns (any order)."

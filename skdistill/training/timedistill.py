@@ -111,11 +111,6 @@ def training_callbacks(terms, patience: int | None, has_valid: bool, verbose: in
 def check_levels(loss: TimeDistillLoss, horizon: int, feature_dim: int) -> None:
     """Every active distillation level must be long enough for its pooling and spectrum."""
     M = loss.n_scales
-    if not (loss.use_supervised or loss.pred_active or loss.feat_active):
-        raise ValueError(
-            "use_supervised=False leaves no training signal: pass teacher outputs with "
-            "alpha > 0 or beta > 0 (and use_scale or use_period), or set use_supervised=True."
-        )
     if loss.pred_active and loss.use_scale and 2**M > horizon:
         raise ValueError(
             f"n_scales={M} pools the prediction {M} times: the horizon H={horizon} must be "
@@ -202,6 +197,15 @@ def fit_timedistill(
     cached : bool
         Whether the teacher's outputs were cached (else it ran on every batch).
     """
+    distills = (loss["alpha"] > 0 or loss["beta"] > 0) and (
+        loss.get("use_scale", True) or loss.get("use_period", True)
+    )
+    if not (loss.get("use_supervised", True) or distills):
+        # Said here, in the estimators' words, before the loss itself would refuse.
+        raise ValueError(
+            "use_supervised=False leaves no training signal: pass teacher outputs with "
+            "alpha > 0 or beta > 0 (and use_scale or use_period), or set use_supervised=True."
+        )
     objective_loss = TimeDistillLoss(**loss)
     n_train = len(data) - n_valid
     with torch.random.fork_rng(devices=cuda_devices()):
