@@ -31,20 +31,26 @@ __all__ = ["export_module_onnx"]
 
 
 class ScaledForecast(nn.Module):
-    """Raw windows -> raw forecasts: standardise, run the student, keep ``steps``, unscale."""
+    """Raw windows -> raw forecasts: standardise, run the student, keep ``steps``, unscale;
+    channels flagged ``constant`` repeat the window's last value (as ``predict`` does)."""
 
-    def __init__(self, module: nn.Module, mean, scale, steps) -> None:
+    def __init__(self, module: nn.Module, mean, scale, steps, constant=None) -> None:
         super().__init__()
         self.module = module
         as_t = lambda a: torch.as_tensor(np.asarray(a, dtype=np.float32))  # noqa: E731
         self.register_buffer("mean", as_t(mean))
         self.register_buffer("scale", as_t(scale))
         self.register_buffer("steps", torch.as_tensor(np.asarray(steps, dtype=np.int64)))
+        flags = np.zeros(len(self.mean), bool) if constant is None else np.asarray(constant, bool)
+        self.has_constant = bool(flags.any())
+        self.register_buffer("constant", torch.as_tensor(flags))
 
     def forward(self, window: torch.Tensor) -> torch.Tensor:
         z = (window - self.mean) / self.scale
-        pred = self.module(z).index_select(1, self.steps)
-        return pred * self.scale + self.mean
+        pred = self.module(z).index_select(1, self.steps) * self.scale + self.mean
+        if self.has_constant:
+            pred = torch.where(self.constant, window[:, -1:, :], pred)
+        return pred
 
 
 class FlatImages(nn.Module):

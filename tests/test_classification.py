@@ -269,9 +269,11 @@ def test_unknown_layer_lists_valid_names(digits, cnn_teacher):
 
 
 def test_grid_too_small_for_levels(digits, cnn_teacher):
+    # Issue 17: the default levels are clipped to the 2x2 map silently (recorded in levels_);
+    # the robustness tests cover the warning for explicit levels.
     X_tr, _, y_tr, _ = digits
-    with pytest.raises(ValueError, match="too small for levels=2"):
-        SFKDClassifier(cnn_teacher, input_shape=SHAPE, max_epochs=1).fit(X_tr, y_tr)
+    clf = SFKDClassifier(cnn_teacher, input_shape=SHAPE, max_epochs=1).fit(X_tr, y_tr)
+    assert clf.levels_ == 1 and clf.feature_shapes_["teacher"]["aligned"][1:] == (2, 2)
 
 
 @pytest.mark.parametrize(

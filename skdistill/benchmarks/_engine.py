@@ -36,7 +36,12 @@ def resolve_config(config, profiles: Mapping, config_class: type, check: Callabl
 
 
 def pickled(path: Path, make: Callable[[], object]):
-    """What ``path`` holds, or ``make()``'s result, pickled to ``path`` first."""
+    """What ``path`` holds, or ``make()``'s result, pickled to ``path`` first.
+
+    Unsafe for any folder another person can write to: unpickling runs the code a file names.
+    The suites keep their teachers as weights instead (:mod:`skdistill.benchmarks._artifacts`);
+    this remains only for scripts that pickle objects they wrote themselves.
+    """
     if path.exists():
         with path.open("rb") as f:
             return pickle.load(f)
@@ -117,7 +122,9 @@ class CellRunner:
         return self._data[dataset]
 
     def teacher_path(self, stem: str) -> Path:
-        return self.out / "teachers" / f"{stem}.pkl"
+        """Where the teacher ``stem`` is kept, without suffix: ``<path>.pt`` (weights only) and
+        ``<path>.json`` (see :mod:`skdistill.benchmarks._artifacts`)."""
+        return self.out / "teachers" / stem
 
     def run(self) -> list[dict]:
         """Set the threads, record the invocation and read or compute every cell."""
@@ -127,6 +134,14 @@ class CellRunner:
             torch.set_num_threads(self.config.threads)
         (self.out / "cells").mkdir(parents=True, exist_ok=True)
         (self.out / "teachers").mkdir(parents=True, exist_ok=True)
+        old = sorted(p.name for p in (self.out / "teachers").glob("*.pkl"))
+        if old:
+            # Teachers were pickled before; a pickle can run code, so these are never read.
+            self.log(
+                f"{self.out / 'teachers'}: ignoring {len(old)} old pickled teacher file(s) "
+                f"({', '.join(old)}); they are never loaded (teachers are refitted and kept "
+                "as weights). Delete them."
+            )
         append_run(self.out, self.config)
         return run_cells(
             list(dict.fromkeys(self.cells())),

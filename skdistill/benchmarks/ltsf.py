@@ -3,9 +3,10 @@
 Every cell (one dataset, horizon, teacher, method and seed) is fitted under the standard
 protocol (:func:`skdistill.datasets.ltsf_split`, scaler on the training rows, stride-1 windows,
 metrics on standardised data over every test window) and written to its own JSON file, so an
-interrupted run resumes where it stopped. Fitted teachers are pickled and shared by the cells
-that distil them. :func:`render_ltsf_report` (in :mod:`skdistill.benchmarks.ltsf_report`) turns
-the records into markdown and reST tables and plots.
+interrupted run resumes where it stopped. Fitted teachers are kept as weights (rebuilt from this
+package's code, never unpickled) and shared by the cells that distil them.
+:func:`render_ltsf_report` (in :mod:`skdistill.benchmarks.ltsf_report`) turns the records into
+markdown and reST tables and plots.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from skdistill.benchmarks._artifacts import load_or_fit_forecaster
 from skdistill.benchmarks._common import (
     check_known,
     check_nonempty,
@@ -25,7 +27,7 @@ from skdistill.benchmarks._common import (
     peak_rss_mb,
     with_overrides,
 )
-from skdistill.benchmarks._engine import CellRunner, pickled, resolve_config
+from skdistill.benchmarks._engine import CellRunner, resolve_config
 from skdistill.benchmarks._registry import TEACHERS, teacher_class
 from skdistill.benchmarks.goals import PAPER_TIMEDISTILL_MSE
 
@@ -228,16 +230,11 @@ class _Runner(CellRunner):
         return frame.iloc[: val.stop], range(1, horizon + 1)
 
     def teacher(self, dataset: str, horizon: int, name: str, seed: int) -> tuple:
-        """``(fitted teacher, fit seconds)``, fitted once and pickled."""
-
-        def fit() -> tuple:
-            params = {**self.common(dataset, seed), **self.config.teacher_params.get(name, {})}
-            y, fh = self.fit_data(dataset, horizon)
-            t0 = time.perf_counter()
-            model = teacher_class(name)(**params).fit(y, fh=fh)
-            return model, time.perf_counter() - t0
-
-        return pickled(self.teacher_path(_cell_name(dataset, horizon, name, "teacher", seed)), fit)
+        """``(fitted teacher, fit seconds)``: fitted once, kept as weights, rebuilt after."""
+        params = {**self.common(dataset, seed), **self.config.teacher_params.get(name, {})}
+        y, fh = self.fit_data(dataset, horizon)
+        stem = self.teacher_path(_cell_name(dataset, horizon, name, "teacher", seed))
+        return load_or_fit_forecaster(stem, teacher_class(name), params, y, fh, self.log)
 
     def weights(self, dataset: str, teacher: str) -> tuple[float, float]:
         return _WEIGHTS.get(teacher, {}).get(dataset.lower(), (1.0, 1.0))

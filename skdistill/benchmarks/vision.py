@@ -2,10 +2,10 @@
 
 Every cell (one dataset, pair, method and seed) trains a student with the same epoch budget and
 is written to its own JSON file, so an interrupted run resumes where it stopped. Each teacher
-architecture is trained once per dataset (alone, on the same training images), pickled, and
-shared by every pair and seed that distils it. Accuracy is measured on a held-out validation
-split of the training images (the one to look at when choosing anything) and on the test
-split (reported, never used to choose). :func:`render_vision_report` (in
+architecture is trained once per dataset (alone, on the same training images), kept as weights
+(rebuilt from this package's code, never unpickled), and shared by every pair and seed that
+distils it. Accuracy is measured on a held-out validation split of the training images (the
+one to look at when choosing anything) and on the test split (reported, never used to choose). :func:`render_vision_report` (in
 :mod:`skdistill.benchmarks.vision_report`) turns the records into tables in OFA's layout (pairs
 as rows, methods as columns) and plots.
 """
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skdistill.benchmarks._artifacts import load_or_fit_module
 from skdistill.benchmarks._common import (
     check_known,
     check_nonempty,
@@ -28,7 +29,7 @@ from skdistill.benchmarks._common import (
     median_ms,
     peak_rss_mb,
 )
-from skdistill.benchmarks._engine import CellRunner, pickled, resolve_config
+from skdistill.benchmarks._engine import CellRunner, resolve_config
 from skdistill.benchmarks.goals import PAPER_CIFAR100
 
 __all__ = [
@@ -420,7 +421,13 @@ class _Runner(CellRunner):
         return model, time.perf_counter() - t0
 
     def teacher(self, dataset: str, arch: str):
-        """The teacher of ``arch`` on ``dataset`` (trained alone once, seed 0) and its record."""
+        """The teacher of ``arch`` on ``dataset`` (trained alone once, seed 0) and its record.
+
+        The teacher is its trained torch network (what the distilling classifiers use of a
+        fitted classifier), kept as weights and rebuilt with :func:`_student_module`.
+        """
+        X, y = self.data(dataset)["teacher_train"]
+        image_shape, n_classes = tuple(int(d) for d in X.shape[1:]), len(np.unique(y))
 
         def fit() -> tuple:
             model, fit_s = self._fit_arch(
@@ -428,12 +435,18 @@ class _Runner(CellRunner):
             )
             rec = self.record(dataset, f"{arch}->{arch}", "teacher", 0, model, fit_s)
             # Images the teacher saw per epoch (augmented copies included).
-            rec["n_train"] = len(self.data(dataset)["teacher_train"][1]) * (
+            rec["n_train"] = len(y) * (
                 (2 if self.config.teacher_flip else 1) * (5 if self.config.teacher_shift else 1)
             )
-            return model, rec
+            return model.net_.module_.student, rec
 
-        return pickled(self.teacher_path(f"{dataset}_{arch}"), fit)
+        return load_or_fit_module(
+            self.teacher_path(f"{dataset}_{arch}"),
+            {"arch": arch, "image_shape": list(image_shape), "n_classes": n_classes},
+            lambda: _student_module(arch, image_shape, n_classes),
+            fit,
+            self.log,
+        )
 
     def fit_cell(self, dataset: str, pair: str, method: str, seed: int):
         t_arch, s_arch = _parse_pair(pair)

@@ -9,6 +9,7 @@ taps, caches the teacher's outputs and trains; identical for SFKD and the baseli
 from __future__ import annotations
 
 import copy
+import numbers
 import warnings
 
 import numpy as np
@@ -17,13 +18,24 @@ from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
+from skorch import NeuralNet
 
-from skdistill._validation import check_float, check_int, cuda_devices, resolve_device, seed_from
+from skdistill._fitting import all_or_nothing
+from skdistill._validation import (
+    ParameterTypeError,
+    check_float,
+    check_int,
+    check_training_params,
+    cuda_devices,
+    resolve_device,
+    seed_from,
+)
 from skdistill.losses.base import DistillationObjective
-from skdistill.nn.vision import ZOO_NAMES, build_model
+from skdistill.nn.vision import ZOO_NAMES, FeatureTap, build_model
 from skdistill.training.classification import (
     ImageTeacher,
     ObjectiveContext,
+    check_logits,
     fit_distilled_classifier,
 )
 from skdistill.training.net import TrainSettings
@@ -38,6 +50,37 @@ def _unwrap(teacher):
     while isinstance(teacher, FrozenEstimator):
         teacher = teacher.estimator
     return teacher
+
+
+def _check_input_shape(value) -> tuple[int, int, int] | None:
+    """``input_shape`` as a tuple of 3 positive ints (None stays None); raise otherwise."""
+    if value is None:
+        return None
+    fix = "input_shape must be None or (C, H, W), 3 positive ints such as (1, 8, 8)"
+    if isinstance(value, str) or not hasattr(value, "__iter__"):
+        raise ParameterTypeError(f"{fix}; got {value!r}.")
+    shape = tuple(value)
+    if len(shape) != 3 or any(
+        isinstance(d, bool | np.bool_) or not isinstance(d, numbers.Integral) or d < 1
+        for d in shape
+    ):
+        raise ValueError(f"{fix}; got {value!r}.")
+    return tuple(int(d) for d in shape)
+
+
+def _check_layer(module: torch.nn.Module, layer: str, name: str) -> None:
+    """ValueError naming ``name`` unless ``layer`` is "auto" or a submodule path of ``module``."""
+    if layer == "auto":
+        return
+    try:
+        FeatureTap(module, layer).remove()  # resolves the path; lists the valid ones if wrong
+    except ValueError as exc:
+        raise ValueError(f"{name}={layer!r} is not a layer of the {name[:-6]}: {exc}") from exc
+
+
+def _takes_images(teacher) -> bool:
+    """Whether an estimator teacher is fed the (n, C, H, W) images rather than flat rows."""
+    return isinstance(teacher, BaseDistillClassifier | NeuralNet)
 
 
 def _is_fitted(est) -> bool:
@@ -92,23 +135,41 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         """Whether the objective taps the student (a teacher map implies it)."""
         return False
 
+    def _reset_fitted(self) -> None:
+        """Set the fitted attributes a subclass has beyond the shared ones (start of a fit)."""
+
     def _check_params(self) -> None:
-        check_int(self.max_epochs, "max_epochs")
-        check_int(self.batch_size, "batch_size")
-        check_float(self.lr, "lr", strict=True)
-        check_int(self.verbose, "verbose", minimum=0)
+        """Check every parameter, first thing in ``fit``, whatever the teacher and the data.
+
+        A parameter that matters only on some paths (no teacher, feature terms off) is checked
+        all the same, so that a typo cannot pass in one configuration and fail in another.
+        Subclasses add their own parameters after calling this.
+        """
+        check_training_params(self)
         for name in self._nonnegative_params:
             check_float(getattr(self, name), name)
         for name in self._positive_params:
             check_float(getattr(self, name), name, strict=True)
         if hasattr(self, "warmup_epochs"):
             check_int(self.warmup_epochs, "warmup_epochs", minimum=0)
-        if self.input_shape is not None:
-            shape = tuple(self.input_shape)
-            if len(shape) != 3 or any(not isinstance(d, int | np.integer) or d < 1 for d in shape):
-                raise ValueError(
-                    f"input_shape must be (C, H, W) with positive ints; got {self.input_shape!r}."
+        for name in ("teacher_layer", "student_layer"):
+            layer = getattr(self, name, "auto")
+            if not isinstance(layer, str):
+                raise ParameterTypeError(
+                    f"{name} must be 'auto' or a dotted module path (str); got {layer!r}."
                 )
+        _check_input_shape(self.input_shape)
+        teacher = _unwrap(self.teacher)
+        if not (
+            teacher is None
+            or isinstance(teacher, torch.nn.Module)
+            or (hasattr(teacher, "fit") and hasattr(teacher, "predict_proba"))
+        ):
+            raise TypeError(
+                "teacher must be a torch.nn.Module, a fitted skorch net, a fitted skdistill or "
+                "scikit-learn classifier with predict_proba, or an unfitted one; got "
+                f"{type(teacher).__name__}."
+            )
         student = self.student
         if isinstance(student, str) and student.lower() not in ZOO_NAMES:
             raise ValueError(
@@ -143,14 +204,23 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             self.vector_input_ = X.ndim == 2 and self.input_shape is None
         else:
             X = validate_data(self, X, **common)
+        shape = _check_input_shape(self.input_shape)
         if X.ndim == 4:
+            if shape is not None and X.shape[1:] != shape:
+                # 4-D X carries its own sample shape: a different input_shape is a mistake
+                # about the data, not something to ignore.
+                raise ValueError(
+                    f"input_shape={shape} contradicts X of shape {X.shape}, whose samples are "
+                    f"{X.shape[1:]} images; input_shape describes 2-D X (n, C*H*W) only: drop "
+                    f"it (input_shape=None) for 4-D X, or set input_shape={X.shape[1:]}."
+                )
             images = X
-        elif X.ndim == 2 and self.input_shape is not None:
-            shape = tuple(int(d) for d in self.input_shape)
+        elif X.ndim == 2 and shape is not None:
             if int(np.prod(shape)) != X.shape[1]:
                 raise ValueError(
                     f"X has {X.shape[1]} features but input_shape={shape} needs "
-                    f"{int(np.prod(shape))} (C*H*W)."
+                    f"{int(np.prod(shape))} (C*H*W); set input_shape to the (C, H, W) of the "
+                    f"flattened images (C*H*W = {X.shape[1]}), or pass X as (n, C, H, W)."
                 )
             images = X.reshape(len(X), *shape)
         elif X.ndim == 2:
@@ -179,48 +249,81 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         return build_model(name, c, n_classes, (h, w))
 
     # --- teachers -----------------------------------------------------------------------------
+    def _teacher_X(self, teacher, X_raw, images: np.ndarray):
+        """The X an estimator teacher is fitted on and predicts.
+
+        A skdistill classifier or a skorch net takes X as given (it handles images itself).
+        Any other scikit-learn classifier takes 2-D X as given and 4-D X flattened to
+        ``(n, C*H*W)``: scikit-learn's classifiers refuse 4-D arrays, and a row of pixels is
+        what they would be fitted on by hand.
+        """
+        if _takes_images(teacher) or np.ndim(X_raw) == 2:
+            return X_raw
+        return images.reshape(len(images), -1)
+
     def _resolve_teacher(self, X_raw, y, images: np.ndarray):
         """Return ``(kind, obj)``: ("torch", module) or ("proba", fitted sklearn classifier)."""
-        teacher = _unwrap(self.teacher)
+        teacher = _unwrap(self.teacher)  # its type was checked by _check_params
         if isinstance(teacher, torch.nn.Module):
             return "torch", teacher
-        if not (hasattr(teacher, "fit") and hasattr(teacher, "predict_proba")):
-            raise TypeError(
-                "teacher must be a torch.nn.Module, a fitted skorch net, a fitted skdistill or "
-                "scikit-learn classifier with predict_proba, or an unfitted one; got "
-                f"{type(teacher).__name__}."
-            )
         if not _is_fitted(teacher):
             teacher = clone(teacher)
-            teacher.fit(X_raw, y)
+            X_fit = self._teacher_X(teacher, X_raw, images)
+            try:
+                teacher.fit(X_fit, y)
+            except Exception as exc:
+                raise ValueError(
+                    f"teacher ({type(teacher).__name__}) failed to fit on X of shape "
+                    f"{np.shape(X_fit)}: {type(exc).__name__}: {exc}"
+                ) from exc
         self.teacher_ = teacher
+        # An estimator's columns follow its classes_: they must be y's, in y's order.
+        self._check_teacher_classes(teacher, required=False)
         if isinstance(teacher, BaseDistillClassifier):
             return "torch", teacher.net_.module_.student
         if hasattr(teacher, "module_") and isinstance(teacher.module_, torch.nn.Module):
             return "torch", teacher.module_
+        self._check_teacher_classes(teacher, required=True)
         return "proba", teacher
 
-    def _proba_logits(self, teacher, X_raw) -> np.ndarray:
-        """Log-probabilities of a fitted classifier without a torch module, as its logits."""
+    def _check_teacher_classes(self, teacher, *, required: bool) -> None:
+        """ValueError unless the teacher's ``classes_`` equal y's (if it has them, or must)."""
         classes = getattr(teacher, "classes_", None)
+        if classes is None and not required:
+            return
         if classes is None or not np.array_equal(np.asarray(classes), self.classes_):
             raise ValueError(
-                f"the teacher's classes {None if classes is None else list(classes)} differ "
-                f"from y's {list(self.classes_)}; fit the teacher on the same labels."
+                f"the teacher's classes {None if classes is None else np.asarray(classes).tolist()}"
+                f" differ from y's {self.classes_.tolist()}; fit the teacher on the same labels."
             )
-        proba = np.asarray(teacher.predict_proba(X_raw), dtype=np.float64)
+
+    def _proba_logits(self, teacher, X_teacher) -> np.ndarray:
+        """Log-probabilities of a fitted classifier without a torch module, as its logits."""
+        try:
+            proba = np.asarray(teacher.predict_proba(X_teacher), dtype=np.float64)
+        except Exception as exc:
+            raise ValueError(
+                f"teacher ({type(teacher).__name__}).predict_proba failed on X of shape "
+                f"{np.shape(X_teacher)}: {type(exc).__name__}: {exc}. A fitted scikit-learn "
+                "teacher must take X as given, or flattened to (n, C*H*W) when X is 4-D."
+            ) from exc
         return np.log(np.clip(proba, 1e-12, None)).astype(np.float32)
 
-    def _image_teacher(self, X_raw, y, images: np.ndarray) -> ImageTeacher:
-        """The resolved teacher; feature terms off (with a warning) when it has no maps."""
+    def _image_teacher(self, X_raw, y, images: np.ndarray, device: str) -> ImageTeacher:
+        """The resolved, checked teacher; feature terms off (with a warning) when it has no maps."""
         kind, teacher = self._resolve_teacher(X_raw, y, images)
         use_features = self._uses_features()
         if kind == "torch":
             if self.teacher_ is None:
                 self.teacher_ = teacher
+            # One dry forward here, at the boundary: a teacher that cannot take the images or
+            # has the wrong number of outputs fails now, naming itself, not inside training.
+            check_logits(teacher, images, self.classes_, device, name="teacher")
+            layer = getattr(self, "teacher_layer", "auto")
+            _check_layer(teacher, layer, "teacher_layer")
             return ImageTeacher(
                 module=teacher,
-                layer=getattr(self, "teacher_layer", "auto"),
+                layer=layer,
                 use_features=use_features,
                 grid=self._teacher_grid,
             )
@@ -231,13 +334,21 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
                 UserWarning,
                 stacklevel=3,
             )
-        return ImageTeacher(logits=lambda: self._proba_logits(teacher, X_raw))
+        X_teacher = self._teacher_X(teacher, X_raw, images)
+        return ImageTeacher(logits=lambda: self._proba_logits(teacher, X_teacher))
+
+    def _check_student(self, student: torch.nn.Module, images: np.ndarray, device: str) -> None:
+        """A user's student module must take the images; ``student_layer`` must exist in it."""
+        if isinstance(self.student, torch.nn.Module):
+            check_logits(student, images, self.classes_, device, name="student")
+        _check_layer(student, getattr(self, "student_layer", "auto"), "student_layer")
 
     def _teacher_grid(self, teacher_canonical: tuple) -> tuple | None:
         """Grid the teacher map is resized to (subclasses align it to the wavelet levels)."""
         return None
 
     # --- fit / predict ---------------------------------------------------------------------------
+    @all_or_nothing
     def fit(self, X, y):
         """Train the student (distilled from ``teacher`` when given).
 
@@ -258,9 +369,17 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         images, y = self._images(X, y, reset=True)
         check_classification_targets(y)
         self.classes_, y_enc = np.unique(y, return_inverse=True)
+        if len(self.classes_) < 2:
+            # Every objective here (CE, KD, DKD's target/non-target split) needs a choice
+            # between classes; one class would train a constant (or fail deep in DKD).
+            raise ValueError(
+                f"y has only 1 class {self.classes_.tolist()}; a classifier needs at least 2 "
+                "classes in y: add samples of another class."
+            )
         self.image_shape_ = tuple(images.shape[1:])
         self.feature_shapes_ = {}
         self.teacher_ = None
+        self._reset_fitted()
         settings = TrainSettings(
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -272,9 +391,10 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         with torch.random.fork_rng(devices=cuda_devices()):
             torch.manual_seed(seed_from(self.random_state))
             student = self._build_student(self.image_shape_, len(self.classes_))
+            self._check_student(student, images, device)
             teacher = None
             if self.teacher is not None:
-                teacher = self._image_teacher(X_raw, y, images)
+                teacher = self._image_teacher(X_raw, y, images, device)
             net, self.feature_shapes_ = fit_distilled_classifier(
                 student,
                 images,

@@ -2,11 +2,31 @@
 
 from __future__ import annotations
 
-from skdistill._validation import check_choice, check_int
+import warnings
+
+from skdistill._validation import check_bool, check_choice, check_int
 from skdistill.classification._base import BaseDistillClassifier
 from skdistill.losses.sfkd import SFKDObjective
+from skdistill.losses.wavelets import check_wavelet
 from skdistill.nn.vision import aligned_grid
 from skdistill.training.classification import ObjectiveContext, sfkd_objective
+
+#: The default of ``levels``; clipping it to a small teacher map is silent (see the docstring).
+_DEFAULT_LEVELS = 2
+
+
+def _levels_allowed(side: int) -> int:
+    """Most DWT levels a teacher grid side allows: ``2**levels <= side``, and at least 1.
+
+    A 1-pixel side still gets one level: its grid is rounded up to 2 (a constant map, whose
+    detail bands are zero), so that the feature terms keep working on the smallest maps.
+    """
+    return max(1, side.bit_length() - 1)
+
+
+def _levels_dividing(length: int) -> int:
+    """Most levels a vector of ``length`` allows (the 1-D path is not resized): ``2**l | length``."""
+    return (length & -length).bit_length() - 1
 
 
 class SFKDClassifier(BaseDistillClassifier):
@@ -34,11 +54,21 @@ class SFKDClassifier(BaseDistillClassifier):
         and fitted on ``(X, y)`` inside ``fit``. Wrap a fitted scikit-learn teacher in
         ``sklearn.frozen.FrozenEstimator`` to keep it fitted under ``clone``. None trains the
         student alone.
+
+        Every teacher is checked once at the start of ``fit``: a torch teacher (or the
+        network of a skorch / skdistill teacher) runs on two training images and must
+        return ``(2, n_classes)`` finite logits, otherwise a ValueError names ``teacher``,
+        the image shape and the original error (chained). A scikit-learn teacher (anything
+        but a skdistill classifier or a skorch net, which take the images themselves) is
+        fitted on and predicts 2-D X as given, and 4-D X flattened to ``(n, C*H*W)``:
+        scikit-learn classifiers take no 4-D arrays, and pixel rows are what one would fit
+        them on. A teacher that fails on that X raises a ValueError naming ``teacher``.
     student : {"cnn", "vit", "mixer", "mlp"} or torch.nn.Module, default="cnn"
         Student architecture (:mod:`skdistill.nn.vision`); a module is deep-copied at each
         fit. For 2-D X without ``input_shape`` (vectors) the zoo's "mlp" is used.
     input_shape : tuple (C, H, W), optional
-        Shape of each sample when X is 2-D (flattened images).
+        Shape of each sample when X is 2-D (flattened images). With 4-D X it must be None or
+        equal to ``X.shape[1:]`` (a different one is a ValueError, not ignored).
     alpha : float, default=1.0
         Weight of logit KD.
     beta : float, default=0.1
@@ -50,7 +80,13 @@ class SFKDClassifier(BaseDistillClassifier):
     wavelet : str, default="haar"
         Any discrete PyWavelets wavelet ("haar", "db2", ...).
     levels : int, default=2
-        DWT levels; the teacher grid is rounded up to a multiple of ``2**levels``.
+        DWT levels (at most). They are clipped to what the tapped teacher map allows
+        (``2**levels`` <= its smaller side, at least 1; for a vector tap, ``2**levels`` must
+        divide its length), and the teacher grid is rounded up to a multiple of
+        ``2**levels_``: the 2x2 last map of a CNN on 8x8 digits gets 1 level. The levels
+        used are ``levels_``. Clipping the default (2) is silent, so that the defaults work
+        on small images; clipping any other value warns (UserWarning), since it was asked
+        for explicitly.
     ds2s : {"full", "light", "none"}, default="full"
         DS2S refinement variant.
     gffl_sigma : float, default=0.25
@@ -88,6 +124,9 @@ class SFKDClassifier(BaseDistillClassifier):
         Tapped layers and their raw, canonical and aligned shapes.
     teacher_ : object
         The teacher used (fitted).
+    levels_ : int
+        The DWT levels used (``levels`` clipped to the teacher map; ``levels`` when no teacher
+        map is used).
 
     Examples
     --------
@@ -158,30 +197,47 @@ class SFKDClassifier(BaseDistillClassifier):
 
     def _check_params(self) -> None:
         super()._check_params()
+        # All checked whatever the teacher: the loss that would catch them is not built
+        # without a teacher or with the feature terms off.
         check_int(self.levels, "levels")
+        check_wavelet(self.wavelet)
         check_choice(self.ds2s, "ds2s", ("full", "light", "none"))
         check_choice(self.feature_loss, "feature_loss", ("gffl", "mse", "infonce"))
         check_choice(self.gffl_mode, "gffl_mode", ("amplitude", "complex"))
+        check_bool(self.gffl_highpass, "gffl_highpass")
 
     def _uses_features(self) -> bool:
         return self.beta > 0 or self.gamma > 0
 
+    def _reset_fitted(self) -> None:
+        # As asked, until _teacher_grid clips it to a teacher map (only when one is used).
+        self.levels_ = int(self.levels)
+
     def _teacher_grid(self, teacher_canonical: tuple):
+        """Clip the levels to the teacher map (sets ``levels_``); return the aligned grid."""
+        levels = int(self.levels)
         if len(teacher_canonical) != 3:
             length = teacher_canonical[-1]
-            if length % 2**self.levels:
+            allowed = _levels_dividing(length)
+            if allowed < 1:
                 raise ValueError(
-                    f"the teacher feature is a vector of length {length}, not divisible by "
-                    f"2**levels={2**self.levels}; lower levels or tap another teacher_layer."
+                    f"the teacher feature is a vector of odd length {length}: no wavelet level "
+                    "fits it; tap another teacher_layer (a map or an even-length vector)."
                 )
-            return None
-        h, w = teacher_canonical[1:]
-        if min(h, w) < 2**self.levels:
-            raise ValueError(
-                f"the teacher map's grid {h}x{w} is too small for levels={self.levels} (needs "
-                f">= {2**self.levels} per side); lower levels or tap an earlier teacher_layer."
+            where, grid = f"vector of length {length}", None
+        else:
+            h, w = teacher_canonical[1:]
+            allowed = _levels_allowed(min(h, w))
+            where, grid = f"{h}x{w} map", (h, w)
+        self.levels_ = min(levels, allowed)
+        if self.levels_ < levels and levels != _DEFAULT_LEVELS:
+            warnings.warn(
+                f"levels={levels} is more than the teacher's {where} allows; using "
+                f"levels_={self.levels_}. Tap an earlier (larger) teacher_layer for more levels.",
+                UserWarning,
+                stacklevel=2,
             )
-        return aligned_grid((h, w), self.levels)
+        return None if grid is None else aligned_grid(grid, self.levels_)
 
     def _make_objective(self, ctx: ObjectiveContext) -> SFKDObjective:
         alpha = float(self.alpha)
@@ -189,7 +245,7 @@ class SFKDClassifier(BaseDistillClassifier):
         self.alpha_, self.beta_, self.gamma_ = alpha, beta, gamma
         return sfkd_objective(
             ctx,
-            levels=int(self.levels),
+            levels=self.levels_,
             ds2s=self.ds2s,
             alpha=alpha,
             beta=beta,

@@ -22,6 +22,14 @@ ENV_DATA = "SKDISTILL_DATA"
 ENV_CACHE = "SKDISTILL_CACHE"
 BUNDLED_DIR = Path(__file__).resolve().parent / "data"
 
+#: Largest decompressed size accepted for a ``.gz`` data file (512 MiB). The largest
+#: benchmark file (Traffic, about 130 MB as csv) fits with room to spare; a file that
+#: inflates past it is refused as soon as the limit is passed, so a small archive that
+#: expands to gigabytes (a "gzip bomb") never reaches that size in memory.
+MAX_DECOMPRESSED_BYTES = 512 * 2**20
+# Decompression step: memory while inflating is one chunk plus what was accepted so far.
+_CHUNK_BYTES = 2**20
+
 
 class DatasetNotFoundError(FileNotFoundError):
     """No copy of a dataset file was found and none could be downloaded."""
@@ -61,11 +69,43 @@ def cache_dir() -> Path:
     return base / "skdistill"
 
 
+def check_data_home(data_home: str | os.PathLike) -> Path:
+    """``data_home`` as a path to an existing folder; a clear ValueError otherwise.
+
+    A misspelt ``data_home`` used to be skipped silently, so the bundled or cached copy
+    was loaded instead of the user's file (or the error listed folders that do not exist).
+
+    Parameters
+    ----------
+    data_home : str or path-like
+        The folder the caller asked to search first.
+
+    Returns
+    -------
+    pathlib.Path
+        The folder, with ``~`` expanded.
+
+    Raises
+    ------
+    ValueError
+        If ``data_home`` does not exist or is not a folder.
+    """
+    path = Path(data_home).expanduser()
+    if not path.is_dir():
+        problem = "is a file, not a folder" if path.exists() else "does not exist"
+        raise ValueError(
+            f"data_home={str(data_home)!r} {problem} (resolved to {path.absolute()}). "
+            "Pass the folder that holds the data files (create it first if needed), or "
+            f"leave data_home=None to search ${ENV_DATA}, the bundled copies and the cache."
+        )
+    return path
+
+
 def search_roots(data_home: str | os.PathLike | None) -> list[tuple[str, Path]]:
     """The folders searched, in order, each with a label saying where it comes from."""
     roots: list[tuple[str, Path]] = []
     if data_home is not None:
-        roots.append(("data_home", Path(data_home).expanduser()))
+        roots.append(("data_home", check_data_home(data_home)))
     env = os.environ.get(ENV_DATA)
     if env:
         roots.append((ENV_DATA, Path(env).expanduser()))
@@ -86,12 +126,39 @@ def find_file(spec: FileSpec, data_home: str | os.PathLike | None) -> tuple[Path
     return None
 
 
+def _inflate(path: Path, limit: int) -> bytes:
+    """The decompressed content of the gzip file ``path``, read one chunk at a time.
+
+    Raises ValueError as soon as more than ``limit`` bytes came out, so memory never holds
+    more than ``limit`` plus one chunk, however far the archive would inflate.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    with gzip.open(path, "rb") as fh:
+        while chunk := fh.read(_CHUNK_BYTES):
+            size += len(chunk)
+            if size > limit:
+                raise ValueError(
+                    f"Data file {path} decompresses to more than {limit} bytes, the limit "
+                    "(skdistill.datasets._base.MAX_DECOMPRESSED_BYTES); it was refused unread "
+                    "beyond that, as a possible decompression bomb. Replace it with the "
+                    "canonical file (every benchmark file is far smaller), or raise the limit "
+                    "if this file is genuine."
+                )
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def read_bytes(path: Path) -> bytes:
-    """Read a file, transparently decompressing ``.gz``; corrupt gzip raises a clear error."""
+    """Read a file, transparently decompressing ``.gz``; corrupt gzip raises a clear error.
+
+    A ``.gz`` file is inflated in chunks and refused (ValueError naming the file and the
+    limit) once it passes :data:`MAX_DECOMPRESSED_BYTES`.
+    """
     try:
         if path.suffix == ".gz":
-            with gzip.open(path, "rb") as fh:
-                return fh.read()
+            # Read at call time, so that the limit can be changed on the module.
+            return _inflate(path, MAX_DECOMPRESSED_BYTES)
         return path.read_bytes()
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise DatasetChecksumError(

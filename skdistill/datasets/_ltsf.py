@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -62,7 +63,8 @@ def load_ltsf(
     data_home : str or path-like, optional
         Folder searched first for ``<file>.csv`` or ``<file>.csv.gz`` (directly or in
         ``ltsf/``). Then ``$SKDISTILL_DATA``, the copies bundled with the package
-        (ETTh1, ETTh2), and the user cache.
+        (ETTh1, ETTh2), and the user cache. If given, it must be an existing folder
+        (ValueError otherwise, instead of silently searching elsewhere).
     verify_checksum : bool, default=True
         Compare the file's content with the canonical sha256 where one is pinned
         (ETTh1, ETTh2, ETTm1, Weather); a mismatch raises ``DatasetChecksumError``.
@@ -96,12 +98,53 @@ def load_ltsf(
     except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise ValueError(f"Could not parse {path} as a csv file: {exc}") from exc
     if "date" in frame.columns:
-        frame.index = pd.DatetimeIndex(pd.to_datetime(frame.pop("date")), name="date")
+        frame.index = _parse_dates(frame.pop("date"), path)
     try:
         frame = frame.astype("float64")
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{path} has non-numeric channel values: {exc}") from exc
     return frame
+
+
+def _parse_dates(column: pd.Series, path) -> pd.DatetimeIndex:
+    """The ``date`` column as the index; a value that is not a date is named with its line.
+
+    pandas alone raises deep inside its parser with neither the file nor the row.
+
+    Parameters
+    ----------
+    column : pandas.Series
+        The raw ``date`` column as read from the file.
+    path : path-like
+        The file, for the error message.
+
+    Returns
+    -------
+    pandas.DatetimeIndex
+        Named ``date``.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, the column and the first value that is not a date.
+    """
+    try:
+        return pd.DatetimeIndex(pd.to_datetime(column), name="date")
+    except (ValueError, TypeError, OverflowError) as exc:
+        # The same parse, now marking each unparsable cell: the first one is the culprit.
+        # Its format warning repeats the first attempt's, if any: not shown twice.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            coerced = pd.to_datetime(column, errors="coerce")
+        bad = np.flatnonzero(coerced.isna().to_numpy() & column.notna().to_numpy())
+        fix = "every date must be in the file's one format, e.g. '2016-07-01 00:00:00'."
+        if not bad.size:  # each value parses alone, not together (e.g. mixed time zones)
+            raise ValueError(f"{path}: column 'date' cannot be parsed ({exc}); {fix}") from exc
+        row = int(bad[0])
+        raise ValueError(
+            f"{path}: column 'date' holds a value that is not a date: {column.iloc[row]!r} "
+            f"(data row {row}, line {row + 2} of the file). Correct or remove that row; {fix}"
+        ) from exc
 
 
 def ltsf_split(name: str, n_rows: int, window_length: int) -> tuple[slice, slice, slice]:

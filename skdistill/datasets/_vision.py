@@ -92,7 +92,8 @@ def load_fashion_mnist(
     ----------
     data_home : str or path-like, optional
         Folder searched first (directly, in ``fashion_mnist/`` or in
-        ``vision/fashion_mnist/``), then ``$SKDISTILL_DATA`` and the user cache.
+        ``vision/fashion_mnist/``), then ``$SKDISTILL_DATA`` and the user cache. If given,
+        it must be an existing folder (ValueError otherwise).
     split : {"train", "test"}, default="train"
         60000 training or 10000 test images.
     verify_checksum : bool, default=True
@@ -148,7 +149,8 @@ def load_cifar10_subset(
     Parameters
     ----------
     data_home : str or path-like, optional
-        Folder searched first, then ``$SKDISTILL_DATA`` and the user cache.
+        Folder searched first, then ``$SKDISTILL_DATA`` and the user cache. If given, it
+        must be an existing folder (ValueError otherwise).
     verify_checksum : bool, default=True
         Compare the file with its pinned sha256.
 

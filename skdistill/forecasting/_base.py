@@ -11,6 +11,7 @@ import pandas as pd
 import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
+from skdistill._fitting import all_or_nothing
 from skdistill._validation import (
     check_float,
     check_int,
@@ -26,7 +27,7 @@ from skdistill.training.timedistill import (
     fit_timedistill,
     predict_student,
 )
-from skdistill.training.windows import SlidingWindowDataset, standard_scaler
+from skdistill.training.windows import SlidingWindowDataset, constant_channels, standard_scaler
 
 
 def check_parameter_sets(first: dict, second: dict, *, first_epochs: int = 1) -> list[dict]:
@@ -37,6 +38,63 @@ def check_parameter_sets(first: dict, second: dict, *, first_epochs: int = 1) ->
         {**first, **common, "max_epochs": first_epochs, "random_state": 0},
         {**second, **common, "max_epochs": 1, "batch_size": 8, "random_state": 1},
     ]
+
+
+def _index_step(index: pd.Index, what: str):
+    """The one step between consecutive rows of ``index``; ValueError unless it is regular.
+
+    Windows are cut by position, so a duplicated, unsorted or gappy index would splice
+    unrelated rows into one look-back, and sktime could not place the forecasts after it.
+    """
+    if isinstance(index, pd.MultiIndex):
+        raise ValueError(f"{what} must be a single series; got a MultiIndex.")
+    fix = (
+        "Forecasters need one row per time step: sort, de-duplicate and resample it "
+        "(e.g. y.asfreq('h') and impute), or reset it to a RangeIndex."
+    )
+    if not isinstance(index, pd.PeriodIndex | pd.DatetimeIndex) and not (
+        pd.api.types.is_integer_dtype(index.dtype)
+    ):
+        raise ValueError(
+            f"{what}'s index must be a DatetimeIndex, PeriodIndex or integer index; "
+            f"got {type(index).__name__} of {index.dtype}. Parse the dates (pd.to_datetime) "
+            "or reset it to a RangeIndex."
+        )
+    if index.has_duplicates:
+        dup = index[index.duplicated()][0]
+        raise ValueError(f"{what}'s index has duplicated time points (first: {dup}). {fix}")
+    if not index.is_monotonic_increasing:
+        raise ValueError(f"{what}'s index is not sorted in increasing time order. {fix}")
+    if len(index) < 2:
+        return getattr(index, "freq", None)
+    if isinstance(index, pd.PeriodIndex):
+        step = index.freq
+    elif isinstance(index, pd.DatetimeIndex):
+        step = index.freq or (pd.infer_freq(index) if len(index) >= 3 else index[1] - index[0])
+    else:
+        step = int(index[1] - index[0])
+    if step is None or not index.equals(_following(index[0], len(index) - 1, step, index, True)):
+        raise ValueError(f"{what}'s index is irregular (its steps differ, e.g. a gap). {fix}")
+    return step
+
+
+def _check_pandas_index(y, what: str) -> None:
+    """A single pandas series' index, checked before sktime converts it (whose own refusals
+    of the same faults are long format listings, not the fix)."""
+    if isinstance(y, pd.DataFrame | pd.Series) and not isinstance(y.index, pd.MultiIndex):
+        if not isinstance(y.index, pd.RangeIndex):
+            _index_step(y.index, what)
+
+
+def _following(start, n: int, step, like: pd.Index, include_start: bool = False) -> pd.Index:
+    """The ``n`` time points after ``start`` (``start`` first too with ``include_start``)."""
+    if isinstance(like, pd.PeriodIndex):
+        idx = pd.period_range(start=start, periods=n + 1, freq=step)
+    elif isinstance(like, pd.DatetimeIndex):
+        idx = pd.date_range(start=start, periods=n + 1, freq=step)
+    else:
+        idx = pd.Index(start + step * np.arange(n + 1))
+    return idx if include_start else idx[1:]
 
 
 class BaseDeepForecaster(BaseForecaster):
@@ -85,6 +143,23 @@ class BaseDeepForecaster(BaseForecaster):
         BaseForecaster.__init__(self)
         self._y = None
         self._X = None
+
+    # --- public methods that change state: all or nothing -------------------------------------
+    @all_or_nothing
+    def fit(self, y, X=None, fh=None):
+        """Fit to ``y`` (sktime's ``fit``); on any error, Ctrl-C included, nothing changes."""
+        _check_pandas_index(y, "y")
+        return super().fit(y, X=X, fh=fh)
+
+    @all_or_nothing
+    def update(self, y, X=None, update_params: bool = True):
+        """Move the cutoff and the look-back to the end of ``y`` (sktime's ``update``).
+
+        Rows up to the current cutoff may be included (they are skipped); the new rows must
+        follow the cutoff without a gap. On any error nothing changes.
+        """
+        _check_pandas_index(y, "y in update")
+        return super().update(y, X=X, update_params=update_params)
 
     # --- hooks for subclasses --------------------------------------------------------------
     def _build_module(self, window_length: int, horizon: int, n_channels: int) -> torch.nn.Module:
@@ -143,6 +218,7 @@ class BaseDeepForecaster(BaseForecaster):
         self._check_params()
         device = resolve_device(self.device)
         values = self._check_y(y)
+        step = _index_step(y.index, "y")
         steps = self._horizon_steps(fh)
         L = int(self.window_length)
         H = int(steps.max())
@@ -174,8 +250,10 @@ class BaseDeepForecaster(BaseForecaster):
         self.fh_steps_ = steps
         self.scaler_mean_ = mean
         self.scaler_scale_ = scale
+        self.constant_channels_ = constant_channels(values[:n_train_rows])
         self.device_ = device
         self._context = values[-L:].copy()
+        self._context_end, self._index_step = y.index[-1], step
 
         seed = seed_from(self.random_state)
         teachers, loss = self._distillation(y, train_starts)
@@ -217,10 +295,34 @@ class BaseDeepForecaster(BaseForecaster):
 
     def _update(self, y: pd.DataFrame, X=None, update_params: bool = True):
         # Deep forecasters are not retrained by update: the cutoff and the look-back move.
-        new = self._check_y(self._fitted_columns(y), "y in update")
+        y = self._new_rows(self._fitted_columns(y))
+        new = self._check_y(y, "y in update")
         L = int(self.window_length)
         self._context = np.concatenate([self._context, new])[-L:]
+        if len(y):
+            self._context_end = y.index[-1]
         return self
+
+    def _new_rows(self, y: pd.DataFrame) -> pd.DataFrame:
+        """The rows of ``y`` after the look-back's end; they must continue it without a gap."""
+        end, step = getattr(self, "_context_end", None), getattr(self, "_index_step", None)
+        if end is None or step is None:  # fitted before these were recorded
+            return y
+        _index_step(y.index, "y in update")
+        if len(y) and y.index[-1] < end:
+            raise ValueError(
+                f"update got rows ending at {y.index[-1]}, before the data seen so far (up to "
+                f"{end}): the cutoff cannot move back. Pass rows after {end}."
+            )
+        y = y[y.index > end]
+        expected = _following(end, len(y), step, y.index)
+        if len(y) and not y.index.equals(expected):
+            raise ValueError(
+                f"update got rows from {y.index[0]}, but the data seen so far ends at {end}: "
+                f"the next row must be {expected[0]}, and rows must follow one step apart. "
+                "Rows are missing (a gap): pass them too (imputed if unknown), or refit."
+            )
+        return y
 
     def _fitted_columns(self, y: pd.DataFrame) -> pd.DataFrame:
         """``y`` with the fitted columns, matched by name (order may differ).
@@ -243,7 +345,13 @@ class BaseDeepForecaster(BaseForecaster):
 
     def _predict_full(self, windows: np.ndarray) -> np.ndarray:
         """Forecast all ``horizon_`` steps for windows ``(n, L, C)`` in y units."""
-        return predict_student(self.net_, windows, self.scaler_mean_, self.scaler_scale_)
+        return predict_student(
+            self.net_,
+            windows,
+            self.scaler_mean_,
+            self.scaler_scale_,
+            constant=getattr(self, "constant_channels_", None),
+        )
 
     def predict_windows(self, windows) -> np.ndarray:
         """Forecast many contexts at once.
@@ -327,6 +435,7 @@ class BaseDeepForecaster(BaseForecaster):
             self.scaler_mean_,
             self.scaler_scale_,
             self.fh_steps_ - 1,
+            getattr(self, "constant_channels_", None),
         )
         example = torch.as_tensor(np.repeat(self._context[None], 2, axis=0), dtype=torch.float32)
         return export_module_onnx(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+import pandas as pd
 import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
+from skdistill._fitting import all_or_nothing
 from skdistill._validation import check_choice, check_float, teacher_seed
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._mlp import MLPForecaster
@@ -131,10 +133,12 @@ class DistilledMLPForecaster(MLPForecaster):
     ) -> None:
         self._init_params(locals())
 
+    @all_or_nothing
     def fit(self, y, X=None, fh=None, teacher=None):
         """Fit the teacher (if unfitted) and distil it into the student.
 
-        ``fit(y, fh=..., teacher=t)`` equals ``set_params(teacher=t)`` then ``fit(y, fh=...)``.
+        ``fit(y, fh=..., teacher=t)`` equals ``set_params(teacher=t)`` then ``fit(y, fh=...)``;
+        on any error (Ctrl-C included) the estimator, ``teacher`` too, is left as it was.
         """
         if teacher is not None:
             # sktime's fit resets private state: the teacher must live in the parameter.
@@ -161,9 +165,13 @@ class DistilledMLPForecaster(MLPForecaster):
                     f"sktime BaseForecaster), or a list of them; got {type(t).__name__}."
                 )
         if self.teacher_weights is not None:
-            w = np.asarray(self.teacher_weights, dtype=np.float64)
+            try:
+                w = np.asarray(self.teacher_weights, dtype=np.float64)
+            except (TypeError, ValueError):
+                w = np.array([np.nan])  # not numbers: the message below says what is needed
             if (
-                w.shape != (len(teachers),)
+                isinstance(self.teacher_weights, str)
+                or w.shape != (len(teachers),)
                 or not np.isfinite(w).all()
                 or (w < 0).any()
                 or not w.sum()
@@ -273,13 +281,42 @@ class DistilledMLPForecaster(MLPForecaster):
             s = int(s)
             if i:
                 walker.update(y.iloc[s + L - 1 : s + L], update_params=False)
-            forecast = walker.predict(fh)
-            preds[i] = np.asarray(forecast.reindex(columns=y.columns), dtype=np.float64)
+            preds[i] = self._teacher_forecast_values(teacher, walker.predict(fh), H, i)
             if self.verbose and (i + 1) % 1000 == 0:
                 print(f"teacher forecasts: {i + 1}/{len(starts)} windows")
-        if not np.isfinite(preds).all():
-            raise FloatingPointError("the teacher's forecasts contain NaN or infinite values.")
         return (preds - self.scaler_mean_) / self.scaler_scale_
+
+    def _teacher_forecast_values(self, teacher, forecast, H: int, window: int) -> np.ndarray:
+        """A generic teacher's forecast as ``(H, C)`` in y's column order, or a ValueError.
+
+        Rows must be the H steps (never broadcast), columns are matched by name (a
+        univariate forecast may carry another name), values must be finite.
+        """
+        name = type(teacher).__name__
+        if isinstance(forecast, pd.Series):
+            forecast = forecast.to_frame()
+        if not isinstance(forecast, pd.DataFrame) or forecast.shape[0] != H:
+            shape = getattr(forecast, "shape", type(forecast).__name__)
+            raise ValueError(
+                f"teacher {name} returned a forecast of shape {shape} for an fh of {H} steps; a "
+                "teacher must forecast every step of fh as a DataFrame with y's columns."
+            )
+        columns = list(forecast.columns)
+        if columns != self.columns_:
+            if set(columns) == set(self.columns_) and len(columns) == len(self.columns_):
+                forecast = forecast[self.columns_]
+            elif not (len(columns) == 1 == len(self.columns_)):
+                raise ValueError(
+                    f"teacher {name} forecasts columns {columns}, but y has {self.columns_}; "
+                    "columns are matched by name: the teacher must forecast y's columns."
+                )
+        values = forecast.to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise ValueError(
+                f"teacher {name} forecast NaN or infinite values (training window {window}); "
+                "check the teacher on this data, or use another teacher."
+            )
+        return values
 
     @classmethod
     def get_test_params(cls, parameter_set: str = "default"):

@@ -48,6 +48,9 @@ class MLPForecaster(TimeDistillParamsMixin, BaseDeepForecaster):
         Per-epoch ``train_loss``, ``valid_loss`` (plain MSE), ``train_sup``, ``dur``, ...
     scaler_mean_, scaler_scale_ : numpy.ndarray
         Standardisation of each column (training rows only).
+    constant_channels_ : numpy.ndarray of bool
+        Columns constant over the training rows: nothing to learn, so they are forecast as
+        their last observed value (a network would add its bias, noise in y's units).
 
     Examples
     --------

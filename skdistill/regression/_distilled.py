@@ -20,6 +20,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_consistent_length, check_is_fitted, validate_data
 
+from skdistill._fitting import all_or_nothing
 from skdistill._timedistill import TimeDistillParamsMixin
 from skdistill._validation import (
     check_bool,
@@ -36,7 +37,7 @@ from skdistill.training.timedistill import (
     fit_timedistill,
     predict_student,
 )
-from skdistill.training.windows import ArrayWindowDataset, standard_scaler
+from skdistill.training.windows import ArrayWindowDataset, constant_channels, standard_scaler
 
 __all__ = ["DistilledMLPRegressor"]
 
@@ -122,6 +123,9 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         L, H and C of the fitted windows.
     scaler_mean_, scaler_scale_ : numpy.ndarray of shape ``(n_channels_,)``
         The per-channel standardisation (zeros and ones when ``standardize=False``).
+    constant_channels_ : numpy.ndarray of bool, shape ``(n_channels_,)``
+        Channels holding one value in every training window and target; they carry nothing
+        to learn and are forecast as each window's last value (never with ``standardize=False``).
     device_ : str
         The torch device used.
 
@@ -259,6 +263,7 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         return n_val
 
     # --- fit / predict -----------------------------------------------------------------------
+    @all_or_nothing
     def fit(self, X, Y, teacher_predictions=None, teacher_features=None):
         """Train the student on windows, distilling the given teacher outputs.
 
@@ -287,8 +292,11 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         n_val = self._n_valid(n)
         if self.standardize:
             mean, scale = standard_scaler(X3[: n - n_val])
+            # One value in every training window and target: forecast as the last value.
+            self.constant_channels_ = constant_channels(X3[: n - n_val], Y3[: n - n_val])
         else:
             mean, scale = np.zeros(C), np.ones(C)
+            self.constant_channels_ = np.zeros(C, bool)
 
         def z(a: np.ndarray) -> np.ndarray:
             return ((a - mean) / scale).astype(np.float32)
@@ -391,7 +399,13 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         self._check_predict_shape(X.shape)
         L, C = self.window_length_, self.n_channels_
         X3 = X.reshape(len(X), L, C)
-        pred = predict_student(self.net_, X3, self.scaler_mean_, self.scaler_scale_)
+        pred = predict_student(
+            self.net_,
+            X3,
+            self.scaler_mean_,
+            self.scaler_scale_,
+            constant=getattr(self, "constant_channels_", None),
+        )
         if self._y_ndim == 1:
             return pred[:, 0, 0]
         if self._y_ndim == 2:

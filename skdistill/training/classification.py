@@ -1,9 +1,9 @@
 """The skorch layer of image distillation: teacher outputs, the tapped student, one fit.
 
 :func:`fit_distilled_classifier` is what the classifiers call, once per ``fit``: with a teacher
-it checks the teacher's logits, finds the tapped layers' shapes with one dry forward, caches
-the teacher's outputs (logits, and the normalised map when a feature term is used), taps the
-student, builds the method's objective from those shapes and trains a
+(whose logits :func:`check_logits` has checked) it finds the tapped layers' shapes with one dry
+forward, caches the teacher's outputs (logits, and the normalised map when a feature term is
+used), taps the student, builds the method's objective from those shapes and trains a
 :class:`~skdistill.training.net.DistillNet` (the student is the module, the objective the
 criterion). The trainable parts that exist only for training (projector, DS2S, OFA branch) are
 built here and handed to the objectives of :mod:`skdistill.losses`. Knows nothing of
@@ -56,7 +56,8 @@ class ImageTeacher:
     Parameters
     ----------
     module : nn.Module, optional
-        A frozen torch teacher mapping images to logits (never trained; tapped by a hook).
+        A frozen torch teacher mapping images to logits (never trained; tapped by a hook),
+        already checked by :func:`check_logits`.
     logits : callable, optional
         For a teacher without a torch module: returns its (n, K) logits for the training images
         (called once, by the main process under Accelerate).
@@ -231,14 +232,56 @@ def _evaluated_on(teacher: nn.Module, device: str) -> Iterator[nn.Module]:
         teacher.to(home)  # the user's module goes back where it was
 
 
-def check_teacher_logits(teacher: nn.Module, images: np.ndarray, classes, device: str) -> None:
-    """One dry forward: the teacher must give one logit per class of y."""
-    with _evaluated_on(teacher, device), torch.no_grad():
-        out = teacher(torch.as_tensor(images[:2]).to(device))
-    if out.ndim != 2 or out.shape[1] != len(classes):
+def check_logits(
+    module: nn.Module, images: np.ndarray, classes, device: str, *, name: str = "teacher"
+) -> None:
+    """One dry forward on two images: ``module`` must take them and give one logit per class.
+
+    Run once per fit, before anything is cached or trained, so that a network that cannot
+    take the images (or was built for other classes) fails with a message naming it instead
+    of a shape error deep inside the training loop.
+
+    Parameters
+    ----------
+    module : nn.Module
+        The network (eval mode and ``no_grad`` during the pass; its mode and device restored).
+    images : ndarray (n, C, H, W)
+        The training images (the first two are used).
+    classes : sequence
+        The class labels of y (their number is the required output width).
+    device : str
+    name : str, default="teacher"
+        The parameter the module came from, for the messages.
+
+    Raises
+    ------
+    ValueError
+        If the forward raises (chained to the original error), or the output is not a finite
+        ``(2, len(classes))`` tensor.
+    """
+    batch = torch.as_tensor(images[:2])
+    try:
+        with _evaluated_on(module, device), torch.no_grad():
+            out = module(batch.to(device))
+    except Exception as exc:
         raise ValueError(
-            f"the teacher outputs shape {tuple(out.shape)} for 2 samples; it must give "
-            f"(n, {len(classes)}) logits, one per class of y ({list(classes)})."
+            f"{name} ({type(module).__name__}) cannot take the input images: on a batch of "
+            f"shape {tuple(batch.shape)} (n, C, H, W) it raised {type(exc).__name__}: {exc}. "
+            f"Pass a {name} built for {tuple(batch.shape[1:])} images, or give X (and "
+            f"input_shape) the shape the {name} expects."
+        ) from exc
+    want = (len(batch), len(classes))
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != want:
+        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise ValueError(
+            f"{name} ({type(module).__name__}) outputs {got} for {len(batch)} images; it must "
+            f"give {want} logits, one per class of y ({np.asarray(classes).tolist()}): fit the "
+            f"{name} on the same classes, or give its last layer {len(classes)} outputs."
+        )
+    if not torch.isfinite(out).all():
+        raise ValueError(
+            f"{name} ({type(module).__name__}) gives non-finite logits on the first images; "
+            f"check the {name}'s weights and the scale of X."
         )
 
 
@@ -323,11 +366,10 @@ def teacher_outputs(
 
 
 def _teacher_side(teacher: ImageTeacher, images, classes, device) -> tuple[dict, dict | None]:
-    """Check the teacher, find its tap, and cache its outputs (once, on the main process)."""
+    """Find the teacher's tap and cache its outputs (once, on the main process)."""
     if teacher.module is None:
         return compute_on_main(lambda: ({TEACHER_PRED: teacher.logits()}, None))
-    module = teacher.module
-    check_teacher_logits(module, images, classes, device)
+    module = teacher.module  # already checked by check_logits at the estimator's boundary
     info = grid = None
     if teacher.use_features:
         info = discover_shapes(module, teacher.layer, torch.as_tensor(images[:2]).to(device))

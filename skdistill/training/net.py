@@ -8,7 +8,12 @@ skorch's hooks, each a few lines:
   (cached in the batch, or computed by a frozen teacher held by the net) while training, and the
   objective's plain validation loss otherwise (early stopping watches the student's own error);
 - every active term is recorded per batch and averaged per epoch in ``history`` (``train_sup``,
-  ``train_kd``, ...), by :func:`term_scoring`.
+  ``train_kd``, ...), by :func:`term_scoring`;
+- faults are never silent: a NaN or infinite loss raises ``FloatingPointError`` saying in which
+  epoch and which epoch was best; a training that ends 10x worse than it started warns
+  (:class:`~skdistill.exceptions.DivergenceWarning`, callback :class:`DivergenceCheck`); and
+  Ctrl-C, which skorch's ``partial_fit`` swallows, is raised again once skorch has cleaned up,
+  so that no caller mistakes an interrupted training for a finished one.
 
 Why the criterion: it is skorch's place for the loss, skorch optimises a criterion's parameters
 with the module's, moves it to the device and prepares it under Accelerate; so the parts that
@@ -18,15 +23,17 @@ the fitted ``module_`` is the student alone. Knows nothing of sktime or scikit-l
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import PassthroughScoring
+from skorch.callbacks import Callback, PassthroughScoring
 from skorch.utils import to_tensor
 from torch import nn
 
+from skdistill.exceptions import DivergenceWarning
 from skdistill.losses.base import DistillationObjective, TeacherOutputs
 from skdistill.training.accelerate import make_net
 
@@ -73,6 +80,23 @@ class DistillNet(NeuralNet):
             x = x["x"]
         return self.module_(to_tensor(x, device=self.device), **fit_params)
 
+    def fit_loop(self, X, y=None, epochs=None, **fit_params):
+        try:
+            return super().fit_loop(X, y, epochs=epochs, **fit_params)
+        except KeyboardInterrupt:
+            # skorch's partial_fit swallows it; note it to raise it again there.
+            self.interrupted_ = True
+            raise
+
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
+        self.interrupted_ = False
+        super().partial_fit(X, y, classes, **fit_params)
+        if self.interrupted_:
+            raise KeyboardInterrupt(
+                f"training interrupted (Ctrl-C) in epoch {len(self.history)}; nothing was fitted."
+            )
+        return self
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         pred, feat = y_pred if isinstance(y_pred, tuple) else (y_pred, None)
         y_true = to_tensor(y_true, device=self.device)
@@ -81,18 +105,39 @@ class DistillNet(NeuralNet):
             loss = objective.validation_loss(pred, y_true)
             if not torch.isfinite(loss):
                 raise FloatingPointError(
-                    f"the validation loss is not finite ({loss.item()}); training diverged: "
-                    "lower lr."
+                    f"the validation loss became {loss.item()} {self.progress()}"
                 )
             return loss
-        terms = self.criterion_(pred, y_true, feat, self.teacher_outputs(X))
+        try:
+            terms = self.criterion_(pred, y_true, feat, self.teacher_outputs(X))
+        except FloatingPointError as exc:  # a loss module's own finiteness check
+            raise FloatingPointError(f"{exc}; {self.progress()}") from exc
         total = terms["loss"]
         if not torch.isfinite(total):
             bad = [k for k, v in terms.items() if not torch.isfinite(v)]
-            raise FloatingPointError(f"the training loss is not finite (terms: {bad}); lower lr.")
+            raise FloatingPointError(
+                f"the training loss became {total.item()} (terms {bad}) {self.progress()}"
+            )
         for name in objective.active_terms():
             self.history.record_batch(f"train_{name}", self.reduce_value(terms[name]).item())
         return total
+
+    def progress(self) -> str:
+        """Where training stands, for an error: the epoch, the best one so far, the fix."""
+        epoch = len(self.history)
+        done = [row for row in self.history[:-1]]
+        key = "valid_loss" if done and "valid_loss" in done[0] else "train_loss"
+        best = ""
+        if done:
+            k = min(range(len(done)), key=lambda i: done[i][key])
+            best = (
+                f"; the best epoch so far was {k + 1} ({key} {done[k][key]:.4g}): "
+                f"max_epochs={k + 1} would stop there"
+            )
+        return (
+            f"in epoch {epoch}: training diverged{best}. Lower lr (now {self.lr:g}) or "
+            "check the data's scale. No model is kept from a diverged fit."
+        )
 
     def teacher_outputs(self, X) -> TeacherOutputs:
         """The teacher's outputs for the batch ``X``: cached in it, or computed now."""
@@ -123,6 +168,31 @@ class DistillNet(NeuralNet):
             accelerator = getattr(self, "accelerator", None)
             self.teacher.to(accelerator.device if accelerator is not None else self.device)
         return self
+
+
+class DivergenceCheck(Callback):
+    """Warn (:class:`~skdistill.exceptions.DivergenceWarning`) when training ends far worse
+    than it started: the last epoch's mean training loss above ``factor`` times the first
+    batch's, which the untrained network produced. Finite but exploding losses (a learning
+    rate orders of magnitude too high) otherwise return a model that looks fitted."""
+
+    def __init__(self, factor: float = 10.0) -> None:
+        self.factor = factor
+
+    def on_train_end(self, net, **kwargs):
+        history = net.history
+        if not history or not history[0]["batches"] or "train_loss" not in history[-1]:
+            return
+        first = history[0]["batches"][0].get("train_loss")
+        last = history[-1]["train_loss"]
+        if first is not None and first > 0 and last > self.factor * first:
+            warnings.warn(
+                f"training diverged: the last epoch's training loss {last:.4g} is "
+                f"{last / first:.3g}x the untrained network's {first:.4g}. The model is kept "
+                f"but not worth using: lower lr (now {net.lr:g}).",
+                DivergenceWarning,
+                stacklevel=2,
+            )
 
 
 #: Names kept for code written against the two nets this one replaces.
@@ -179,6 +249,6 @@ def build_net(
         batch_size=int(settings.batch_size),
         iterator_train__shuffle=True,
         train_split=train_split,
-        callbacks=callbacks,
+        callbacks=[*callbacks, ("divergence_check", DivergenceCheck())],
         verbose=int(settings.verbose),
     )

@@ -248,13 +248,20 @@ def fit_timedistill(
 
 @torch.no_grad()
 def predict_student(
-    net: DistillNet, windows: np.ndarray, mean: np.ndarray, scale: np.ndarray, batch: int = 1024
+    net: DistillNet,
+    windows: np.ndarray,
+    mean: np.ndarray,
+    scale: np.ndarray,
+    batch: int = 1024,
+    constant: np.ndarray | None = None,
 ) -> np.ndarray:
     """Forecast windows ``(n, L, C)`` given in data units with the fitted student.
 
     The windows are standardised with ``mean`` / ``scale``, run ``batch`` at a time (the
     input never exists standardised in full), and the forecasts mapped back to data units:
-    ``(n, H, C)`` float64.
+    ``(n, H, C)`` float64. Channels flagged in ``constant`` (constant over the training data,
+    see :func:`~skdistill.training.windows.constant_channels`) are forecast as their last
+    value in each window.
     """
     module = net.module_.student.eval()
     out = []
@@ -263,4 +270,7 @@ def predict_student(
         out.append(module(torch.as_tensor(z, dtype=torch.float32, device=net.device)).cpu().numpy())
     if not out:
         return np.empty((0, module.horizon, len(np.atleast_1d(mean))))
-    return np.concatenate(out).astype(np.float64) * scale + mean
+    pred = np.concatenate(out).astype(np.float64) * scale + mean
+    if constant is not None and constant.any():
+        pred[..., constant] = windows[:, -1:, constant]
+    return pred

@@ -24,7 +24,22 @@ def standard_scaler(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     axes = tuple(range(train.ndim - 1))
     mean = train.mean(axis=axes)
     scale = train.std(axis=axes)
-    return mean, np.where(scale > 1e-12 * np.maximum(1.0, np.abs(mean)), scale, 1.0)
+    return mean, np.where(_flat(mean, scale), 1.0, scale)
+
+
+def _flat(mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return ~(std > 1e-12 * np.maximum(1.0, np.abs(mean)))
+
+
+def constant_channels(*arrays: np.ndarray) -> np.ndarray:
+    """Boolean mask of the channels (last axis) that hold one value across all ``arrays``.
+
+    Such a channel carries no signal to learn: a network trained on it outputs its bias,
+    which the scale of 1 that :func:`standard_scaler` gives it maps to noise in data units,
+    so its forecast is its last observed value instead (see :func:`predict_student`).
+    """
+    flat = np.concatenate([a.reshape(-1, a.shape[-1]) for a in arrays])
+    return _flat(flat.mean(axis=0), flat.std(axis=0))
 
 
 class _Windows(Dataset):
