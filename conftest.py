@@ -32,6 +32,13 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _one_torch_thread():
+    # Again before each test: a benchmark runner under test sets its own thread count, and a
+    # busy 2-core machine with spinning OpenMP workers made tiny-net epochs 100x slower.
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):
     # No test may write to (or read a stale file from) the user's real cache.
     monkeypatch.setenv("SKDISTILL_CACHE", str(tmp_path_factory.getbasetemp() / "skdistill-cache"))

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import pickle
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,17 @@ import tempfile
 from pathlib import Path
 
 L, H = 720, 96
+
+
+def _teacher(stem: str, frame, val_rows: int):
+    """The iTransformer teacher, fitted once by the parent and rebuilt from weights by workers."""
+    from skdistill.benchmarks._artifacts import load_or_fit_forecaster
+    from skdistill.forecasting import ITransformerForecaster
+
+    params = {"window_length": L, "validation_size": val_rows, "max_epochs": 1, "random_state": 0}
+    return load_or_fit_forecaster(
+        stem, ITransformerForecaster, params, frame, range(1, H + 1), print
+    )[0]
 
 
 def _worker(args) -> None:
@@ -36,7 +46,7 @@ def _worker(args) -> None:
     torch.set_num_threads(args.threads)
     frame = load_ltsf("ETTh1")
     train, val, _ = ltsf_split("ETTh1", len(frame), L)
-    teacher = pickle.loads(Path(args.teacher).read_bytes())
+    teacher = _teacher(args.teacher, frame.iloc[: val.stop], val.stop - train.stop)
     student = DistilledMLPForecaster(
         teacher,
         alpha=2.0,
@@ -93,16 +103,12 @@ def main(argv=None) -> dict:
 
     from skdistill.benchmarks._common import write_record
     from skdistill.datasets import load_ltsf, ltsf_split
-    from skdistill.forecasting import ITransformerForecaster
 
     frame = load_ltsf("ETTh1")
     train, val, _ = ltsf_split("ETTh1", len(frame), L)
     with tempfile.TemporaryDirectory() as tmp:
-        teacher_path = Path(tmp) / "teacher.pkl"
-        teacher = ITransformerForecaster(
-            window_length=L, validation_size=val.stop - train.stop, max_epochs=1, random_state=0
-        ).fit(frame.iloc[: val.stop], fh=range(1, H + 1))
-        teacher_path.write_bytes(pickle.dumps(teacher))
+        teacher_path = Path(tmp) / "teacher"
+        _teacher(str(teacher_path), frame.iloc[: val.stop], val.stop - train.stop)
         me = [
             str(Path(__file__).resolve()),
             "--worker",

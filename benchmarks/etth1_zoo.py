@@ -2,7 +2,8 @@
 efficiency comparison at Electricity's shape.
 
 Steps (each writes ``<output-dir>/<step>.json`` and is skipped when that file exists, so an
-interrupted run resumes; fitted teachers are pickled next to them and reused):
+interrupted run resumes; fitted teachers are kept next to them as weights, rebuilt from this
+package's code and reused, never unpickled):
 
 ``teachers``
     For every teacher: fit it, fit the DMLP distilled from it (alpha = beta = 2, the spec's
@@ -40,8 +41,9 @@ from pathlib import Path
 import torch
 
 from skdistill._evaluation import evaluate_windows, latency_ms
+from skdistill.benchmarks._artifacts import artifact_paths, load_or_fit_forecaster
 from skdistill.benchmarks._common import first_windows, machine, median_ms, versions
-from skdistill.benchmarks._engine import pickled, run_cells
+from skdistill.benchmarks._engine import run_cells
 from skdistill.benchmarks._registry import TEACHERS, teacher_class
 from skdistill.datasets import load_ltsf, ltsf_split
 from skdistill.forecasting import DistilledMLPForecaster, MLPForecaster
@@ -118,15 +120,12 @@ class _Bench:
         return r
 
     def teacher(self, key: str):
-        """``(fitted teacher, fit seconds)``, fitted once and pickled next to the records."""
-
-        def fit() -> tuple:
-            kw = {} if self.args.reference_schedule else _CPU_BUDGET[key]
-            t0 = time.perf_counter()
-            model = teacher_class(key)(**self.common, **kw).fit(self.y, fh=self.fh)
-            return model, time.perf_counter() - t0
-
-        return pickled(self.out / f"teacher_{key}.pkl", fit)
+        """``(fitted teacher, fit seconds)``, fitted once and kept as weights next to the records."""
+        kw = {} if self.args.reference_schedule else _CPU_BUDGET[key]
+        params = {**self.common, **kw}
+        return load_or_fit_forecaster(
+            self.out / f"teacher_{key}", teacher_class(key), params, self.y, self.fh, print
+        )
 
     def distil(self, teacher, **kw):
         t0 = time.perf_counter()
@@ -210,7 +209,7 @@ class _Bench:
         student = DMLP(L, H, x.shape[-1]).eval()
         rows = []
         for key in self.args.teachers:
-            if not (self.out / f"teacher_{key}.pkl").exists():
+            if not artifact_paths(self.out / f"teacher_{key}")[0].exists():
                 continue
             teacher = self.teacher(key)[0]._student_module().eval()
             times: dict[str, list[float]] = {"teacher": [], "student": []}

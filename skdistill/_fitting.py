@@ -22,9 +22,7 @@ F = TypeVar("F", bound=Callable)
 def unchanged_on_error(estimator: object) -> Iterator[None]:
     """Restore ``estimator``'s attributes if the body raises (then re-raise)."""
     state = vars(estimator)
-    saved = {
-        k: copy.copy(v) if isinstance(v, dict | list | set) else v for k, v in state.items()
-    }
+    saved = {k: copy.copy(v) if isinstance(v, dict | list | set) else v for k, v in state.items()}
     try:
         yield
     except BaseException:

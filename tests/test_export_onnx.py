@@ -94,10 +94,12 @@ def test_vision_student_matches_predict_proba(student, digits, tmp_path):
     assert len(session.run(None, {"images": X[:1]})[0]) == 1
 
 
-def test_image_input_keeps_its_layout(digits, tmp_path):
+@pytest.mark.parametrize("input_shape", [None, (1, 8, 8)])
+def test_image_input_keeps_its_layout(digits, tmp_path, input_shape):
     X, y = digits
-    images = X.reshape(-1, 1, 8, 8)
-    clf = KDClassifier(student="vit", max_epochs=1, random_state=0).fit(images[:100], y[:100])
+    images = X.reshape(-1, 1, 8, 8)  # an input_shape that matches 4-D X is allowed, not used
+    clf = KDClassifier(student="vit", input_shape=input_shape, max_epochs=1, random_state=0)
+    clf.fit(images[:100], y[:100])
     session = ort.InferenceSession(str(clf.export_onnx(tmp_path / "vit.onnx")))
     assert session.get_inputs()[0].shape[1:] == [1, 8, 8]
     logits = session.run(None, {"images": images[100:120]})[0]

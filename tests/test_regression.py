@@ -23,16 +23,6 @@ L, H, N_ROWS = 48, 12, 400
 TINY = {"hidden_size": 16, "moving_avg": 5, "n_scales": 2, "max_epochs": 3, "random_state": 0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny nets train faster on one intra-op thread, and a busy 2-core machine cannot stall it
-    (OpenMP workers spin-waiting on each other made epochs 100x slower here)."""
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
-
-
 # --- scikit-learn's estimator checks ---------------------------------------------------------
 # Default parameters train for up to 100 epochs; the checks get a small width and fewer epochs.
 # Every check applies (no expected failures): 2-D X is univariate windows, 1-D y a one-step target.

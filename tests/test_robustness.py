@@ -1,4 +1,4 @@
-"""Bad input and faults: the exact outcome for each case (issue 17's suite, first classes).
+"""Bad input and faults of the forecasters and the regressor: the exact outcome for each case.
 
 Each case asserts what a user relies on: a clear error that names the parameter and the fix,
 or the correct result. Cases are generated where one mechanism covers many inputs.
@@ -8,19 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from skdistill.datasets import load_ltsf
 from skdistill.forecasting import DistilledMLPForecaster, MLPForecaster
 
 L, H = 24, 4
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +42,38 @@ def test_update_with_reordered_columns_equals_update_in_order(y, fitted):
     ordered.update(y.iloc[200:260], update_params=False)
     shuffled.update(y.iloc[200:260][y.columns[::-1]], update_params=False)
     pd.testing.assert_frame_equal(ordered.predict(), shuffled.predict())
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    order=st.permutations(range(7)),
+    start=st.integers(150, 215),
+    length=st.integers(1, 40),
+)
+def test_update_is_by_name_and_refuses_any_gap(y, fitted, order, start, length):
+    """Any column order, any overlap with what was seen, any gap: by name, or a named error."""
+    import copy
+
+    new = y.iloc[start : start + length]
+    shuffled = new[new.columns[list(order)]]
+    ordered, f = copy.deepcopy(fitted), copy.deepcopy(fitted)
+    if start > 200:  # rows 200..start-1 are missing after the cutoff (row 199)
+        with pytest.raises(ValueError, match="pass them too"):
+            f.update(shuffled, update_params=False)
+        pd.testing.assert_frame_equal(f.predict(), fitted.predict())
+        return
+    if start + length < 200:  # ends before the cutoff: it cannot move back
+        with pytest.raises(ValueError, match="cannot move"):
+            f.update(shuffled, update_params=False)
+        return
+    if start + length == 200:  # ends at the cutoff: nothing new, nothing changes
+        f.update(shuffled, update_params=False)
+        pd.testing.assert_frame_equal(f.predict(), fitted.predict())
+        return
+    ordered.update(new, update_params=False)
+    f.update(shuffled, update_params=False)
+    pd.testing.assert_frame_equal(f.predict(), ordered.predict())
+    assert f.cutoff[0] == new.index[-1]
 
 
 @pytest.mark.parametrize(
@@ -323,9 +349,7 @@ def _nan_rows(y):
     return bad
 
 
-@pytest.mark.parametrize(
-    "failure", ["nan_in_y", "nan_loss", "too_short", "bad_param", "bad_index"]
-)
+@pytest.mark.parametrize("failure", ["nan_in_y", "nan_loss", "too_short", "bad_param", "bad_index"])
 def test_a_failed_refit_leaves_the_forecaster_as_it_was(y, failure):
     f = _fresh(y)
     before, pred = _state(f), f.predict()
@@ -353,7 +377,7 @@ def test_a_failed_distiller_refit_keeps_its_teacher_and_model(y):
     f = _distiller(tiny_mlp(), 0).fit(y.iloc[:200], fh=range(1, H + 1))
     before, pred = _state(f), f.predict()
     other = tiny_mlp(hidden_size=4)
-    with pytest.raises(ValueError, match="NaN"):
+    with pytest.raises(ValueError, match="missing data|NaN"):
         f.fit(_nan_rows(y), fh=range(1, H + 1), teacher=other)  # set_params(teacher=) undone
     _assert_unchanged(f, before, pred, f.predict)
     assert f.teacher is before["teacher"]
@@ -392,7 +416,9 @@ def _digits(n=200):
 def _tiny_classifier(**params):
     from skdistill.classification import KDClassifier
 
-    return KDClassifier(teacher=None, student="mlp", max_epochs=1, random_state=0, **params)
+    return KDClassifier(
+        teacher=None, student="mlp", **{"max_epochs": 1, "random_state": 0, **params}
+    )
 
 
 def test_a_failed_classifier_refit_keeps_classes_and_network():
@@ -459,8 +485,16 @@ def test_a_nan_loss_names_the_epoch_and_the_best_one():
     from skdistill.classification import KDClassifier
 
     X, yy = _digits(160)  # 5 batches of 32 per epoch: NaN in epoch 3
-    c = KDClassifier(teacher=None, student=_BlowsUpLater(12), max_epochs=5, random_state=0)
-    with pytest.raises(FloatingPointError, match=r"in epoch 3.*best epoch so far was 2.*max_epochs=2"):
+    c = KDClassifier(
+        teacher=None,
+        student=_BlowsUpLater(12),
+        max_epochs=5,
+        random_state=0,
+        batch_size=32,
+    )
+    with pytest.raises(
+        FloatingPointError, match=r"in epoch 3.*best epoch so far was 2.*max_epochs=2"
+    ):
         c.fit(X, yy)
     assert not hasattr(c, "net_")
 

@@ -35,15 +35,6 @@ SHAPE = (1, 8, 8)
 TINY = {"max_epochs": 1, "batch_size": 64, "random_state": 0}
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    # The machine is shared: tiny nets gain nothing from more threads.
-    n_threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n_threads)
-
-
 @pytest.fixture(scope="module")
 def digits() -> tuple[np.ndarray, np.ndarray]:
     """100 flattened 8x8 digits in [0, 1] (the first 100 hold every class)."""

@@ -270,6 +270,24 @@ def test_gzip_bomb_is_refused_while_inflating(loader, file_name, tmp_path, monke
     assert peak < 8 * 2**20
 
 
+def test_a_refused_file_never_holds_the_limit_in_memory(tmp_path, monkeypatch):
+    # With the limit far above one chunk, refusing still keeps one chunk at a time: a bomb
+    # just under a 512 MiB default would otherwise cost 512 MiB before it is refused.
+    from skdistill.datasets import _base
+
+    bomb = tmp_path / "ETTh1.csv.gz"
+    _gzip_of_zeros(bomb, 64)
+    monkeypatch.setattr(_base, "MAX_DECOMPRESSED_BYTES", 48 * 2**20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="decompression bomb"):
+            load_ltsf("ETTh1", data_home=tmp_path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 * 2**20
+
+
 @pytest.mark.parametrize(("slack", "refused"), [(0, False), (-1, True)], ids=["at", "over"])
 def test_decompressed_size_limit_is_exact(slack, refused, tmp_path, monkeypatch):
     from skdistill.datasets import _base

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -33,22 +32,6 @@ def resolve_config(config, profiles: Mapping, config_class: type, check: Callabl
         raise TypeError(f"config must be a {kind} or a profile name; got {type(config)}")
     check(config)
     return config
-
-
-def pickled(path: Path, make: Callable[[], object]):
-    """What ``path`` holds, or ``make()``'s result, pickled to ``path`` first.
-
-    Unsafe for any folder another person can write to: unpickling runs the code a file names.
-    The suites keep their teachers as weights instead (:mod:`skdistill.benchmarks._artifacts`);
-    this remains only for scripts that pickle objects they wrote themselves.
-    """
-    if path.exists():
-        with path.open("rb") as f:
-            return pickle.load(f)
-    value = make()
-    with path.open("wb") as f:
-        pickle.dump(value, f)
-    return value
 
 
 def run_cells(

@@ -80,9 +80,10 @@ _DATASETS = ("fashion_mnist", "cifar10", "digits")
 # The pairs of the issue: five heterogeneous ones and one homogeneous (CNN -> smaller CNN).
 _PAIRS = ("cnn->vit", "vit->cnn", "cnn->mixer", "mixer->cnn", "cnn->mlp", "cnn->cnn_small")
 # Teacher taps that differ from "auto", by (dataset, teacher, method or None for any): on the
-# 8x8 digits the CNN's last stage is 2x2, too small for a 2-level DWT, so its 4x4 second stage
-# is tapped (as in SFKDClassifier's example); a 3-level DWT needs >= 8 pixels a side, so on
-# Fashion-MNIST (7x7 last stage) that ablation taps the 14x14 second stage.
+# 8x8 digits the CNN's last stage is 2x2, where SFKD would clip its 2-level DWT to one level
+# (levels_ = 1), so its 4x4 second stage is tapped to keep the spec's 2 levels (as in
+# SFKDClassifier's example); a 3-level DWT needs >= 8 pixels a side, so on Fashion-MNIST (7x7
+# last stage) that ablation taps the 14x14 second stage.
 _TEACHER_LAYERS = {
     ("digits", "cnn", None): "layer2",
     ("fashion_mnist", "cnn", "sfkd_levels3"): "layer2",

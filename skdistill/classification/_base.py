@@ -202,6 +202,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         if reset:
             X, y = validate_data(self, X, y, **common)
             self.vector_input_ = X.ndim == 2 and self.input_shape is None
+            self.flat_input_ = X.ndim == 2
         else:
             X = validate_data(self, X, **common)
         shape = _check_input_shape(self.input_shape)
@@ -458,7 +459,9 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
 
         check_is_fitted(self, "net_")
         module = copy.deepcopy(self.net_.module_.student).cpu()
-        if self.vector_input_ or self.input_shape is not None:
+        # The graph takes what fit took: flat rows, or images (input_shape may match 4-D X).
+        flat = getattr(self, "flat_input_", self.vector_input_ or self.input_shape is not None)
+        if flat:
             module = FlatImages(module, self.image_shape_)
             example = torch.zeros(2, int(np.prod(self.image_shape_)))
         else:

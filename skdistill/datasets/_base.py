@@ -27,7 +27,7 @@ BUNDLED_DIR = Path(__file__).resolve().parent / "data"
 #: inflates past it is refused as soon as the limit is passed, so a small archive that
 #: expands to gigabytes (a "gzip bomb") never reaches that size in memory.
 MAX_DECOMPRESSED_BYTES = 512 * 2**20
-# Decompression step: memory while inflating is one chunk plus what was accepted so far.
+# Decompression step: refusing an oversized file holds one chunk at a time.
 _CHUNK_BYTES = 2**20
 
 
@@ -129,23 +129,26 @@ def find_file(spec: FileSpec, data_home: str | os.PathLike | None) -> tuple[Path
 def _inflate(path: Path, limit: int) -> bytes:
     """The decompressed content of the gzip file ``path``, read one chunk at a time.
 
-    Raises ValueError as soon as more than ``limit`` bytes came out, so memory never holds
-    more than ``limit`` plus one chunk, however far the archive would inflate.
+    A first pass only counts the decompressed bytes (one chunk in memory), so a file that
+    inflates beyond ``limit`` is refused (ValueError) before anything is kept; the second pass
+    keeps the content, under the same limit in case the file changed in between.
     """
-    chunks: list[bytes] = []
-    size = 0
-    with gzip.open(path, "rb") as fh:
-        while chunk := fh.read(_CHUNK_BYTES):
-            size += len(chunk)
-            if size > limit:
-                raise ValueError(
-                    f"Data file {path} decompresses to more than {limit} bytes, the limit "
-                    "(skdistill.datasets._base.MAX_DECOMPRESSED_BYTES); it was refused unread "
-                    "beyond that, as a possible decompression bomb. Replace it with the "
-                    "canonical file (every benchmark file is far smaller), or raise the limit "
-                    "if this file is genuine."
-                )
-            chunks.append(chunk)
+    for keep in (False, True):
+        chunks: list[bytes] = []
+        size = 0
+        with gzip.open(path, "rb") as fh:
+            while chunk := fh.read(_CHUNK_BYTES):
+                size += len(chunk)
+                if size > limit:
+                    raise ValueError(
+                        f"Data file {path} decompresses to more than {limit} bytes, the limit "
+                        "(skdistill.datasets._base.MAX_DECOMPRESSED_BYTES); it was refused "
+                        "unread beyond that, as a possible decompression bomb. Replace it with "
+                        "the canonical file (every benchmark file is far smaller), or raise the "
+                        "limit if this file is genuine."
+                    )
+                if keep:
+                    chunks.append(chunk)
     return b"".join(chunks)
 
 

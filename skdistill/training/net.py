@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, PassthroughScoring
+from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 from skorch.utils import to_tensor
 from torch import nn
 
@@ -84,9 +84,17 @@ class DistillNet(NeuralNet):
         try:
             return super().fit_loop(X, y, epochs=epochs, **fit_params)
         except KeyboardInterrupt:
-            # skorch's partial_fit swallows it; note it to raise it again there.
-            self.interrupted_ = True
+            # skorch's partial_fit swallows it; note it to raise it again there. skorch's
+            # EarlyStopping raises it too, to stop: that is a finished fit, not Ctrl-C.
+            self.interrupted_ = not self.stopped_early()
             raise
+
+    def stopped_early(self) -> bool:
+        """Whether an :class:`~skorch.callbacks.EarlyStopping` callback has just stopped."""
+        return any(
+            isinstance(cb, EarlyStopping) and getattr(cb, "misses_", 0) >= cb.patience
+            for _, cb in getattr(self, "callbacks_", [])
+        )
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         self.interrupted_ = False
