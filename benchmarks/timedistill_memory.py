@@ -86,6 +86,7 @@ def memory_child(cfg: dict) -> None:
         json.dumps(
             {
                 "teacher_cached": bool(student.teacher_cached_),
+                "teacher_cache": getattr(student, "teacher_cache_", None),
                 "teacher_cache_mb": student.teacher_cache_mb,
                 "maxrss_after_data_kb": rss_data,
                 "maxrss_after_teacher_kb": rss_teacher,
@@ -131,7 +132,8 @@ def bench_memory(cfg: dict) -> dict:
         f"{info['maxrss_after_teacher_kb'] / 2**20:.2f} GB]"
     )
     print(
-        f"  teacher cached: {info['teacher_cached']} (teacher_cache_mb="
+        f"  teacher cached: {info['teacher_cached']} in {info.get('teacher_cache')} "
+        f"(teacher_cache_mb="
         f"{info['teacher_cache_mb']}); teacher fit {info['teacher_fit_s']:.0f} s, "
         f"distillation {info['student_fit_s']:.0f} s"
     )

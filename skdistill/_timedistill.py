@@ -8,10 +8,20 @@ the objective and its parameters are the same, and so is the training entry poin
 
 from __future__ import annotations
 
-from skdistill._validation import check_bool, check_choice, check_float, check_int
+from skdistill._validation import (
+    check_bool,
+    check_choice,
+    check_directory,
+    check_float,
+    check_int,
+)
 
 NORMS = ("mean", "revin", "none")
 KL_REDUCTIONS = ("mean", "batchmean")
+#: ``teacher_cache`` and ``teacher_cache_dtype`` choices (those of
+#: :mod:`skdistill.training.teacher_cache`, which the training layer checks again).
+TEACHER_CACHES = ("auto", "memory", "disk", "off")
+TEACHER_CACHE_DTYPES = ("float32", "float16", "bfloat16")
 
 
 class TimeDistillParamsMixin:
@@ -30,6 +40,13 @@ class TimeDistillParamsMixin:
         check_choice(self.kl_reduction, "kl_reduction", KL_REDUCTIONS)
         for name in ("use_scale", "use_period", "use_supervised"):
             check_bool(getattr(self, name), name)
+
+    def _check_cache_params(self) -> None:
+        """The teacher-output cache: RAM budget, where it lives, its folder, its dtype."""
+        check_float(self.teacher_cache_mb, "teacher_cache_mb")
+        check_choice(self.teacher_cache, "teacher_cache", TEACHER_CACHES)
+        check_directory(self.teacher_cache_dir, "teacher_cache_dir")
+        check_choice(self.teacher_cache_dtype, "teacher_cache_dtype", TEACHER_CACHE_DTYPES)
 
     def _loss_params(self, alpha: float, beta: float, horizon: int) -> dict:
         """:class:`~skdistill.losses.TimeDistillLoss` parameters with the weights as used."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 
 import numpy as np
 import torch
@@ -76,6 +77,24 @@ def check_choice(value, name: str, choices, *, ignore_case: bool = False) -> str
     elif value in choices:
         return value
     raise ValueError(f"Unknown {name} {value!r}: {name} must be one of {list(choices)}.")
+
+
+def check_directory(value, name: str, *, allow_none: bool = True) -> str | None:
+    """Return ``value`` as a path string if it names an existing directory (or is None)."""
+    if value is None and allow_none:
+        return None
+    alternative = " (or None)" if allow_none else ""
+    if not isinstance(value, str | os.PathLike):
+        raise ParameterTypeError(
+            f"{name} must be the path of an existing directory{alternative}; got {value!r}."
+        )
+    path = os.fspath(value)
+    if not os.path.isdir(path):
+        raise ValueError(
+            f"{name}={path!r} is not an existing directory: create it first, or pass another "
+            f"directory{alternative}."
+        )
+    return path
 
 
 def check_validation_size(value, unit: str = "rows") -> None:

@@ -236,7 +236,7 @@ def test_ablation_switches_remove_their_terms(etth1, fitted_teacher):
 
 def test_cached_and_online_teacher_give_the_same_training(etth1, fitted_teacher):
     cached = tiny_distilled(fitted_teacher, max_epochs=2).fit(etth1, fh=range(1, H + 1))
-    online = tiny_distilled(fitted_teacher, max_epochs=2, teacher_cache_mb=0).fit(
+    online = tiny_distilled(fitted_teacher, max_epochs=2, teacher_cache="off").fit(
         etth1, fh=range(1, H + 1)
     )
     assert cached.teacher_cached_ and not online.teacher_cached_
@@ -510,7 +510,7 @@ def test_other_students(etth1, fitted_teacher, student):
 def test_two_teachers_one_regressor_each_and_cache_equals_online(etth1, fitted_teacher):
     second = tiny_mlp(max_epochs=1).fit(etth1, fh=range(1, H + 1))
     cached = tiny_distilled([fitted_teacher, second], max_epochs=2).fit(etth1, fh=range(1, H + 1))
-    online = tiny_distilled([fitted_teacher, second], max_epochs=2, teacher_cache_mb=0)
+    online = tiny_distilled([fitted_teacher, second], max_epochs=2, teacher_cache="off")
     online.fit(etth1, fh=range(1, H + 1))
     regs = cached.net_.criterion_.regressors
     assert len(regs) == 2 and regs[0].in_dim == 16 and regs[1].in_dim == 32

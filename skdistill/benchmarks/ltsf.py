@@ -337,7 +337,7 @@ class _Runner(CellRunner):
         models = {
             "mlp": MLPForecaster(**params),
             "cached": DistilledMLPForecaster(**distilled),
-            "online": DistilledMLPForecaster(teacher_cache_mb=0, **distilled),
+            "online": DistilledMLPForecaster(teacher_cache="off", **distilled),
         }
         rec = {
             "dataset": dataset,

@@ -1,4 +1,5 @@
-"""sktime forecasters: the DMLP student alone, TimeDistill, and the teachers."""
+"""sktime forecasters: the DMLP student alone, TimeDistill, the teachers, and any PyTorch
+forecaster as a teacher (:class:`TorchForecaster`)."""
 
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._distilled import DistilledMLPForecaster
@@ -9,6 +10,7 @@ from skdistill.forecasting._teachers import (
     PatchTSTForecaster,
     TimeMixerForecaster,
 )
+from skdistill.forecasting._torch_teacher import TorchForecaster
 
 __all__ = [
     "BaseDeepForecaster",
@@ -18,4 +20,5 @@ __all__ = [
     "ModernTCNForecaster",
     "PatchTSTForecaster",
     "TimeMixerForecaster",
+    "TorchForecaster",
 ]

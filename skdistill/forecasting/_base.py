@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import torch
+from skbase.base._clone_plugins import BaseCloner
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from skdistill._fitting import all_or_nothing
@@ -97,6 +98,24 @@ def _following(start, n: int, step, like: pd.Index, include_start: bool = False)
     return idx if include_start else idx[1:]
 
 
+class _ShareTorchModules(BaseCloner):
+    """Clone plugin: a ``torch.nn.Module`` given as a parameter is shared, never deep-copied.
+
+    scikit-base's ``clone`` deep-copies every parameter that is not an estimator, so each
+    fold and grid candidate of ``evaluate`` / ``ForecastingGridSearchCV`` would hold its own
+    copy of a wrapped (possibly large, pretrained) module. The modules that reach a clone as
+    parameters are frozen teachers (:class:`~skdistill.forecasting.TorchForecaster`) that no
+    estimator trains or changes, so sharing is safe. Applies to the ``clone`` of this
+    package's forecasters and of everything they contain.
+    """
+
+    def _check(self, obj) -> bool:
+        return isinstance(obj, torch.nn.Module)
+
+    def _clone(self, obj):
+        return obj
+
+
 class BaseDeepForecaster(BaseForecaster):
     """Direct multi-step deep forecaster trained on stride-1 windows of ``y``.
 
@@ -122,6 +141,11 @@ class BaseDeepForecaster(BaseForecaster):
     }
     # Deep forecasters keep their own look-back window; sktime need not store y.
     _config = {"remember_data": False}
+
+    @classmethod
+    def _get_clone_plugins(cls) -> list:
+        # scikit-base's extension point for clone: torch modules in parameters are shared.
+        return [_ShareTorchModules]
 
     def __init__(
         self,
@@ -269,7 +293,7 @@ class BaseDeepForecaster(BaseForecaster):
             seed=seed,
             verbose=int(self.verbose),
         )
-        self.net_, cached = fit_timedistill(
+        self.net_, cache_place = fit_timedistill(
             lambda: self._build_module(L, H, n_channels),
             data,
             len(valid_starts),
@@ -279,7 +303,9 @@ class BaseDeepForecaster(BaseForecaster):
         )
         self.history_ = self.net_.history
         if teachers is not None:
-            self.alpha_, self.beta_, self.teacher_cached_ = loss["alpha"], loss["beta"], cached
+            self.alpha_, self.beta_ = loss["alpha"], loss["beta"]
+            self.teacher_cached_ = cache_place in ("memory", "disk")
+            self.teacher_cache_ = cache_place
         return self
 
     def _predict(self, fh, X=None):

@@ -87,6 +87,22 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         training rows); predictions are mapped back to the units of ``Y``. Set False when the
         windows are standardised already. ``Y`` must be in the units of ``X`` (the student
         adds the window mean back with ``norm="mean"``).
+    teacher_cache_mb : float, default=512
+        RAM budget (MB) of the training copy of the teacher outputs (at
+        ``teacher_cache_dtype``); with ``teacher_cache="auto"`` a larger copy goes to disk.
+    teacher_cache : {"auto", "memory", "disk", "off"}, default="auto"
+        Where the training copy of the teacher outputs lives: "auto" in RAM within
+        ``teacher_cache_mb`` else in a memory-mapped file that each batch reads its rows
+        from, "memory" in RAM, "disk" in the file (in a temporary folder removed after
+        ``fit``, also after an error or Ctrl-C); "off" uses the arrays as passed (there is no
+        teacher to run per batch; ``teacher_cache_dtype`` is then ignored). The arrays passed
+        to ``fit`` stay in the caller's memory whatever the choice.
+    teacher_cache_dir : str or None, default=None
+        Existing directory for the disk copy's temporary folder; None: the system's
+        temporary directory (``$TMPDIR``).
+    teacher_cache_dtype : {"float32", "float16", "bfloat16"}, default="float32"
+        Stored precision of the training copy; rows are cast back to float32 when a batch
+        reads them.
     max_epochs : int, default=100
     batch_size : int, default=32
     lr : float, default=0.01
@@ -128,6 +144,8 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         to learn and are forecast as each window's last value (never with ``standardize=False``).
     device_ : str
         The torch device used.
+    teacher_cache_ : {"memory", "disk"} or None
+        Where the teacher outputs lived during ``fit`` (None: none was used).
 
     Notes
     -----
@@ -178,6 +196,10 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         use_supervised: bool = True,
         kl_reduction: str = "mean",
         standardize: bool = True,
+        teacher_cache_mb: float = 512,
+        teacher_cache: str = "auto",
+        teacher_cache_dir: str | None = None,
+        teacher_cache_dtype: str = "float32",
         max_epochs: int = 100,
         batch_size: int = 32,
         lr: float = 0.01,
@@ -194,6 +216,7 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         self._check_student_params()
         self._check_timedistill_params()
         check_bool(self.standardize, "standardize")
+        self._check_cache_params()
         check_training_params(self, validation_unit="windows")
 
     def _validate_fit_data(self, X, Y) -> tuple[np.ndarray, np.ndarray, tuple]:
@@ -313,7 +336,15 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
             pred=torch.as_tensor(z(tp)) if alpha_ > 0 else None,
             features=(torch.as_tensor(tf, dtype=torch.float32),) if beta_ > 0 else (),
         )
-        teachers = Teachers(given=given) if given.pred is not None or given.features else None
+        teachers = None
+        if given.pred is not None or given.features:
+            teachers = Teachers(
+                given=given,
+                cache_mb=float(self.teacher_cache_mb),
+                cache=self.teacher_cache,
+                cache_dir=self.teacher_cache_dir,
+                cache_dtype=self.teacher_cache_dtype,
+            )
         settings = TrainSettings(
             lr=float(self.lr),
             max_epochs=int(self.max_epochs),
@@ -324,7 +355,7 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
             verbose=int(self.verbose),
         )
         hidden, kernel = int(self.hidden_size), self.moving_avg_
-        self.net_, _ = fit_timedistill(
+        self.net_, self.teacher_cache_ = fit_timedistill(
             lambda: DMLP(L, H, C, hidden_size=hidden, moving_avg=kernel, norm=self.norm),
             ArrayWindowDataset(z(X3), z(Y3)),
             n_val,

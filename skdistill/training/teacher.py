@@ -1,12 +1,18 @@
-"""Frozen teachers seen from the student's side, and the teacher-output cache.
+"""Frozen teachers seen from the student's side, and the computation of their output cache.
 
 The teacher is frozen and deterministic in eval mode, so its outputs for the fixed
 training windows can be computed once and reused every epoch: the same loss as
 running it on every batch (the reference's way) for a fraction of the compute.
-When the cache would exceed its memory budget the net runs the teacher per batch.
+:func:`compute_teacher_outputs` writes them chunk by chunk into tensors that a destination
+allocates: in RAM when the cache fits its memory budget, in memory-mapped files of a
+temporary folder above it (or on request), optionally stored in float16 or bfloat16 (see
+:mod:`skdistill.training.teacher_cache`). The teacher runs on every training batch
+(:class:`FrozenTeacher`) only when the user turns the cache off.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -77,10 +83,17 @@ class EnsembleAdapter(nn.Module):
         return pred, list(feats)
 
 
-def cache_nbytes(n_windows: int, horizon: int, n_channels: int, feature_dim: int | None) -> int:
-    """Bytes a float32 cache of predictions (and features) for ``n_windows`` takes."""
+def cache_nbytes(
+    n_windows: int, horizon: int, n_channels: int, feature_dim: int | None, itemsize: int = 4
+) -> int:
+    """Bytes a cache of predictions (and features) for ``n_windows`` takes, stored with
+    ``itemsize`` bytes per value (4: float32; 2: float16 or bfloat16)."""
     per = horizon * n_channels + (n_channels * feature_dim if feature_dim else 0)
-    return 4 * n_windows * per
+    return itemsize * n_windows * per
+
+
+def _float32_empty(shape: tuple[int, ...]) -> torch.Tensor:
+    return torch.empty(shape, dtype=torch.float32)
 
 
 @torch.no_grad()
@@ -92,13 +105,20 @@ def compute_teacher_outputs(
     n_windows: int | None = None,
     device: str = "cpu",
     chunk_bytes: int = 32 * 2**20,
+    allocate: Callable[[tuple[int, ...]], torch.Tensor] = _float32_empty,
+    add_pred: torch.Tensor | None = None,
 ) -> TeacherOutputs:
     """Run ``adapter`` over the contexts of the first ``n_windows`` windows of ``dataset``
-    (default all); return CPU float32 outputs, one row per window.
+    (default all); return its outputs on the CPU, one row per window.
 
     Contexts are cut ``chunk_bytes`` at a time (so the transient input, and the teacher's
     activations on it, stay small whatever the look-back and the number of channels) and the
-    outputs are written into tensors allocated once: the cache never exists twice.
+    outputs are written into tensors allocated once by ``allocate(shape)`` (default float32 in
+    RAM; :meth:`~skdistill.training.teacher_cache.CacheStore.allocate` gives file-backed or
+    half-precision ones): the cache never exists twice, nor in full outside its destination.
+    ``add_pred`` (rows like the predictions, float32) is added to each chunk's prediction
+    before it is stored: the forecasts of teachers computed elsewhere.
+    Non-finite values raise ``FloatingPointError``, chunk by chunk.
     """
     adapter = adapter.to(device).eval()
     n = len(dataset) if n_windows is None else int(n_windows)
@@ -110,17 +130,31 @@ def compute_teacher_outputs(
         pred, feat = adapter(contexts.to(device))
         feats = (list(feat) if isinstance(feat, list | tuple) else [feat]) if with_features else []
         if pred_out is None:
-            pred_out = torch.empty((n, *pred.shape[1:]), dtype=torch.float32)
-            feat_out = [torch.empty((n, *f.shape[1:]), dtype=torch.float32) for f in feats]
-        pred_out[row : row + len(pred)] = pred.float().cpu()
-        for out, f in zip(feat_out, feats, strict=True):
-            out[row : row + len(f)] = f.float().cpu()
+            pred_out = allocate((n, *pred.shape[1:]))
+            feat_out = [allocate((n, *f.shape[1:])) for f in feats]
+        rows = slice(row, row + len(contexts))
+        pred = pred.float().cpu()
+        if add_pred is not None:
+            pred = pred + add_pred[rows]
+        _store(pred_out, rows, pred, "predictions")
+        for k, (out, f) in enumerate(zip(feat_out, feats, strict=True)):
+            _store(out, rows, f.float().cpu(), f"feature {k}")
         row += len(contexts)
-    named = [("predictions", pred_out)] + [(f"feature {k}", f) for k, f in enumerate(feat_out)]
-    for name, value in named:
-        if value is not None and not torch.isfinite(value).all():
-            raise FloatingPointError(f"the teacher produced non-finite values in its {name}.")
     return TeacherOutputs(pred_out, tuple(feat_out))
+
+
+def _store(out: torch.Tensor, rows: slice, value: torch.Tensor, name: str) -> None:
+    """``out[rows] = value``, refusing non-finite values (checked per chunk, so that the check
+    never reads the whole cache back into memory)."""
+    if not torch.isfinite(value).all():
+        raise FloatingPointError(f"the teacher produced non-finite values in its {name}.")
+    out[rows] = value
+    if out.dtype != value.dtype and not torch.isfinite(out[rows]).all():
+        raise FloatingPointError(
+            f"the teacher's {name} exceed the range of {out.dtype} (largest |value| "
+            f"{value.abs().max().item():.3g}): store the cache as bfloat16 or float32 "
+            "(teacher_cache_dtype)."
+        )
 
 
 class FrozenTeacher:

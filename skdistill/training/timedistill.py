@@ -3,8 +3,9 @@
 :func:`fit_timedistill` takes windows (lazy over a series, or pre-cut), the teachers' side
 (frozen modules and/or outputs computed elsewhere) and the loss weights, and does the rest:
 seeding, the student, the objective with its feature regressors, the teacher-output cache
-(or the per-batch teacher when the cache exceeds its budget), the skorch net and its
-callbacks, training, and the slim fitted net. ``DistilledMLPForecaster``, the teachers of
+(in RAM within its budget, else in memory-mapped files removed after fit; the per-batch
+teacher only when the cache is turned off), the skorch net and its callbacks, training, and
+the slim fitted net. ``DistilledMLPForecaster``, the teachers of
 :mod:`skdistill.forecasting` (trained alone: no teacher) and ``DistilledMLPRegressor`` all
 call it once. Knows nothing of sktime or scikit-learn estimators.
 """
@@ -21,7 +22,7 @@ import torch
 from skorch.callbacks import EarlyStopping, LRScheduler
 from torch import nn
 
-from skdistill._validation import cuda_devices
+from skdistill._validation import check_choice, cuda_devices
 from skdistill.losses.base import TeacherOutputs
 from skdistill.losses.timedistill import TimeDistillLoss, TimeDistillObjective
 from skdistill.nn.forecasting import FeatureRegressor
@@ -32,6 +33,15 @@ from skdistill.training.teacher import (
     FrozenTeacher,
     cache_nbytes,
     compute_teacher_outputs,
+)
+from skdistill.training.teacher_cache import (
+    CACHE_DTYPES,
+    CACHE_MODES,
+    CacheStore,
+    MappedOutputs,
+    cache_place,
+    open_outputs,
+    outputs_nbytes,
 )
 from skdistill.training.windows import TailSplit
 
@@ -52,15 +62,30 @@ class Teachers:
     given : TeacherOutputs, optional
         Outputs computed elsewhere, one row per training window: predictions (already
         weighted; added to the modules' weighted prediction) and/or features (one per
-        teacher). Forces the cache.
+        teacher). Always stored (they cannot be recomputed per batch).
     cache_mb : float
-        Memory budget of the cache; above it the modules run on every batch.
+        RAM budget of the cache (MB, at the stored dtype); ``cache="auto"`` spills a larger
+        cache to disk.
+    cache : {"auto", "memory", "disk", "off"}
+        Where the cache lives: RAM within ``cache_mb`` else disk; always RAM; always disk
+        (memory-mapped files); or no cache, the modules running on every training batch.
+    cache_dir : str, optional
+        Parent folder of the disk cache's temporary folder (default: the system's).
+    cache_dtype : {"float32", "float16", "bfloat16"}
+        Stored dtype of the cache; rows are cast back to float32 when a batch reads them.
     """
 
     modules: list[nn.Module] = field(default_factory=list)
     weights: list[float] = field(default_factory=list)
     given: TeacherOutputs | None = None
     cache_mb: float = math.inf
+    cache: str = "auto"
+    cache_dir: str | None = None
+    cache_dtype: str = "float32"
+
+    def __post_init__(self) -> None:
+        check_choice(self.cache, "teacher_cache", CACHE_MODES)
+        check_choice(self.cache_dtype, "teacher_cache_dtype", tuple(CACHE_DTYPES))
 
     @property
     def feature_dims(self) -> list[int]:
@@ -131,37 +156,83 @@ def check_levels(loss: TimeDistillLoss, horizon: int, feature_dim: int) -> None:
 
 
 def _teacher_side(
-    teachers: Teachers, data, n_train: int, with_features: bool, device: str, verbose: int
-) -> tuple[TeacherOutputs | None, FrozenTeacher | None]:
-    """``(cached outputs for the training windows, None)`` or ``(None, per-batch teacher)``."""
+    teachers: Teachers,
+    data,
+    n_train: int,
+    with_features: bool,
+    store: CacheStore,
+    verbose: int,
+    device: str,
+) -> tuple[TeacherOutputs | None, FrozenTeacher | None, str]:
+    """``(cached outputs for the training windows, None, place)``, the cache allocated in
+    ``store`` (place ``"memory"`` or ``"disk"``), or ``(None, per-batch teacher, "off")``."""
     given = teachers.given
+    itemsize = CACHE_DTYPES[teachers.cache_dtype].itemsize
+    say = print if verbose else silent
     if not teachers.modules:
-        return given, None
+        if teachers.cache == "off":  # arrays given by the caller: used as they are
+            return given, None, "memory"
+        store.place = cache_place(
+            teachers.cache, outputs_nbytes(given, itemsize), teachers.cache_mb
+        )
+        say(f"teacher outputs stored in {store.place} as {teachers.cache_dtype}.")
+        return _stored(given, store), None, store.place
     if len(teachers.modules) == 1 and given is None and teachers.weights == [1.0]:
         adapter = teachers.modules[0]
     else:
         adapter = EnsembleAdapter(teachers.modules, teachers.weights)
     dims = teachers.feature_dims[: len(teachers.modules)]
     horizon, n_channels = data[0][1].shape
-    n_bytes = sum(
-        cache_nbytes(n_train, horizon, n_channels, d if with_features else None) for d in dims
+    extra = TeacherOutputs(features=given.features) if given is not None and with_features else None
+    n_bytes = outputs_nbytes(extra, itemsize) + sum(
+        cache_nbytes(n_train, horizon, n_channels, d if with_features else None, itemsize)
+        for d in dims
     )
-    if given is None and n_bytes > teachers.cache_mb * _MB:
-        if verbose:
-            print(
-                f"teacher cache would take {n_bytes / _MB:.0f} MB > teacher_cache_mb="
-                f"{teachers.cache_mb}: running the teacher per batch."
-            )
-        return None, FrozenTeacher(adapter)
-    # Under Accelerate the main process computes the cache and shares it.
-    cache = compute_on_main(
-        lambda: compute_teacher_outputs(
-            adapter, data, with_features=with_features, n_windows=n_train, device=device
+    mode = teachers.cache
+    if mode == "off" and given is not None:
+        warnings.warn(
+            "teacher_cache='off' runs the teachers per batch, but the forecasts of teachers "
+            "from outside skdistill are computed once for all windows: the teachers' outputs "
+            "are cached instead (as with teacher_cache='auto').",
+            UserWarning,
+            stacklevel=5,
         )
+        mode = "auto"
+    place = cache_place(mode, n_bytes, teachers.cache_mb)
+    if place == "off":
+        say("teacher_cache='off': running the teacher on every batch.")
+        return None, FrozenTeacher(adapter), "off"
+    store.place = place
+
+    def compute() -> TeacherOutputs | MappedOutputs:
+        out = compute_teacher_outputs(
+            adapter,
+            data,
+            with_features=with_features,
+            n_windows=n_train,
+            device=device,
+            allocate=store.allocate,
+            add_pred=None if given is None else given.pred,
+        )
+        if extra is not None:
+            out = TeacherOutputs(out.pred, out.features + _stored(extra, store).features)
+        return store.shareable(out)
+
+    # Under Accelerate the main process computes the cache and shares it: the tensors of a
+    # RAM cache, only the file names of a disk cache (every process maps the same files).
+    cache = open_outputs(compute_on_main(compute))
+    folder = f" ({store.folder})" if store.folder else ""
+    say(
+        f"teacher cache: {n_bytes / _MB:.1f} MB as {teachers.cache_dtype} in {place}{folder}; "
+        f"teacher_cache_mb={teachers.cache_mb}."
     )
-    if given is not None and given.pred is not None:
-        cache = TeacherOutputs(cache.pred + given.pred, cache.features)
-    return cache, None
+    return cache, None, place
+
+
+def _stored(outputs: TeacherOutputs, store: CacheStore) -> TeacherOutputs:
+    """``outputs`` copied into ``store`` (as they are when kept in RAM as float32)."""
+    pred = None if outputs.pred is None else store.copy(outputs.pred)
+    return TeacherOutputs(pred, tuple(store.copy(f) for f in outputs.features))
 
 
 def fit_timedistill(
@@ -171,8 +242,8 @@ def fit_timedistill(
     loss: dict,
     settings: TrainSettings,
     teachers: Teachers | None = None,
-) -> tuple[DistillNet, bool]:
-    """Train a student on windows with the TimeDistill objective; return ``(net, cached)``.
+) -> tuple[DistillNet, str | None]:
+    """Train a student on windows with the TimeDistill objective; return ``(net, place)``.
 
     Parameters
     ----------
@@ -194,8 +265,10 @@ def fit_timedistill(
     -------
     net : DistillNet
         Fitted, slim (no optimiser state, no teacher); ``net.module_.student`` predicts.
-    cached : bool
-        Whether the teacher's outputs were cached (else it ran on every batch).
+    place : {"memory", "disk", "off"} or None
+        Where the teacher's outputs lived during training: cached in RAM, cached in
+        memory-mapped files (removed before this returns, also on an error or Ctrl-C), or
+        not cached (the teacher ran on every batch); None when no teacher output was used.
     """
     distills = (loss["alpha"] > 0 or loss["beta"] > 0) and (
         loss.get("use_scale", True) or loss.get("use_period", True)
@@ -208,42 +281,57 @@ def fit_timedistill(
         )
     objective_loss = TimeDistillLoss(**loss)
     n_train = len(data) - n_valid
-    with torch.random.fork_rng(devices=cuda_devices()):
-        torch.manual_seed(settings.seed)
-        student = build_student()
-        check_levels(objective_loss, data[0][1].shape[0], student.feature_dim)
-        feat_on = objective_loss.feat_active
-        dims = teachers.feature_dims if teachers is not None and feat_on else []
-        # Built only when used, so alpha = beta = 0 draws exactly the student's weights.
-        objective = TimeDistillObjective(
-            objective_loss, [FeatureRegressor(d, student.feature_dim) for d in dims]
-        )
-        cache, per_batch = None, None
-        if teachers is not None and (objective.needs_teacher_pred or feat_on):
-            cache, per_batch = _teacher_side(
-                teachers, data, n_train, feat_on, settings.device, settings.verbose
+    home = CacheStore()
+    if teachers is not None:
+        home = CacheStore(dtype=teachers.cache_dtype, directory=teachers.cache_dir)
+    place = None
+    # The cache's home (RAM, or a temporary folder of mapped files) lasts for this block only:
+    # the folder is removed after training, after an error and after Ctrl-C alike.
+    with home as store, torch.random.fork_rng(devices=cuda_devices()):
+        try:
+            torch.manual_seed(settings.seed)
+            student = build_student()
+            check_levels(objective_loss, data[0][1].shape[0], student.feature_dim)
+            feat_on = objective_loss.feat_active
+            dims = teachers.feature_dims if teachers is not None and feat_on else []
+            # Built only when used, so alpha = beta = 0 draws exactly the student's weights.
+            objective = TimeDistillObjective(
+                objective_loss, [FeatureRegressor(d, student.feature_dim) for d in dims]
             )
-        data.with_teacher(cache)
-        net = build_net(
-            ForecastStudent(student),
-            objective,
-            settings,
-            train_split=TailSplit(n_valid),
-            callbacks=training_callbacks(
-                objective.active_terms(), settings.patience, bool(n_valid), settings.verbose
-            ),
-            teacher=per_batch,
-        )
-        with warnings.catch_warnings():
-            # skorch warns that y=None with a Dataset; that is how windows are passed.
-            warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
-            net.fit(data, None)
-        net = finish_net(net)
-    # The teacher and its cache are not needed to predict; do not pickle them with the net.
+            cache, per_batch = None, None
+            if teachers is not None and (objective.needs_teacher_pred or feat_on):
+                cache, per_batch, place = _teacher_side(
+                    teachers, data, n_train, feat_on, store, settings.verbose, settings.device
+                )
+            data.with_teacher(cache)
+            del cache  # the dataset holds the only reference: dropped (unmapped) below
+            net = _train(student, objective, data, n_valid, settings, per_batch)
+        finally:
+            # The teacher and its cache are not needed to predict; do not pickle them with
+            # the net, and unmap the cache's files before their folder goes.
+            data.with_teacher(None)
     net.teacher = None
-    data.with_teacher(None)
     net.module_.eval()
-    return net, cache is not None
+    return net, place
+
+
+def _train(student, objective, data, n_valid: int, settings: TrainSettings, teacher) -> DistillNet:
+    """Build the net around ``student`` and ``objective``, fit it on ``data``, slim it."""
+    net = build_net(
+        ForecastStudent(student),
+        objective,
+        settings,
+        train_split=TailSplit(n_valid),
+        callbacks=training_callbacks(
+            objective.active_terms(), settings.patience, bool(n_valid), settings.verbose
+        ),
+        teacher=teacher,
+    )
+    with warnings.catch_warnings():
+        # skorch warns that y=None with a Dataset; that is how windows are passed.
+        warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
+        net.fit(data, None)
+    return finish_net(net)
 
 
 @torch.no_grad()

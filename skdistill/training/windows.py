@@ -45,7 +45,11 @@ def constant_channels(*arrays: np.ndarray) -> np.ndarray:
 class _Windows(Dataset):
     """Items ``({"x": (L, C), teacher entries}, (H, C))``: the dict form skorch passes to
     ``infer`` and ``get_loss``. Cached teacher outputs cover the first ``len(teacher)``
-    windows (the training ones, which come first); later windows carry no teacher entries."""
+    windows (the training ones, which come first); later windows carry no teacher entries.
+
+    The cache is indexed one row per item, so a cache in memory-mapped files is read a batch's
+    rows at a time, never in full; rows stored in half precision come out as float32.
+    """
 
     window_length: int
     teacher: TeacherOutputs | None = None
@@ -55,11 +59,12 @@ class _Windows(Dataset):
         if teacher is None or i >= self.n_cached:
             return {}
         out = {}
+        # .float() is a no-op (the row itself) for a float32 cache.
         if teacher.pred is not None:
-            out[TEACHER_PRED] = teacher.pred[i]
+            out[TEACHER_PRED] = teacher.pred[i].float()
         if teacher.features:
             # A list collates to a list of batched tensors: one per teacher, typed, in order.
-            out[TEACHER_FEAT] = [f[i] for f in teacher.features]
+            out[TEACHER_FEAT] = [f[i].float() for f in teacher.features]
         return out
 
     @property

@@ -1,4 +1,5 @@
-"""Pure-torch forecasting modules: the DMLP student, the iTransformer teacher and shared layers.
+"""Pure-torch forecasting modules: the students, the teachers, a wrapper for modules written
+elsewhere (:class:`ExternalForecaster`) and shared layers.
 
 Every forecaster takes ``(window_length, horizon, n_channels, ...)``, maps a standardised window
 ``x`` of shape ``(B, L, C)`` to predictions ``(B, H, C)`` in ``forward``, returns
@@ -9,6 +10,7 @@ Every forecaster takes ``(window_length, horizon, n_channels, ...)``, maps a sta
 """
 
 from .dmlp import DMLP, FeatureRegressor
+from .external import ExternalForecaster
 from .itransformer import ITransformer
 from .layers import MeanNorm, MovingAverage, RevIN
 from .light_students import LightTS, TSMixer
@@ -18,6 +20,7 @@ from .timemixer import TimeMixer
 
 __all__ = [
     "DMLP",
+    "ExternalForecaster",
     "FeatureRegressor",
     "ITransformer",
     "LightTS",

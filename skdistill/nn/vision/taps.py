@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Literal
 
@@ -47,9 +47,13 @@ _MAX_LISTED = 40
 
 
 def _first_tensor(output: Any) -> torch.Tensor | None:
-    """The output itself if it is a tensor, else the first tensor of a tuple/list output."""
+    """The output itself if it is a tensor, else the first tensor of a tuple/list output or
+    the first tensor value of a mapping (Hugging Face's ``ModelOutput`` is an ordered dict
+    whose first field is the main result, e.g. ``last_hidden_state``)."""
     if isinstance(output, torch.Tensor):
         return output
+    if isinstance(output, Mapping):
+        output = list(output.values())
     if isinstance(output, tuple | list):
         return next((o for o in output if isinstance(o, torch.Tensor)), None)
     return None
