@@ -44,8 +44,7 @@ def _by_sktime(teacher, y, starts, fitted=None):
 def test_naive_closed_form_is_sktimes_forecast(y, params):
     teacher = NaiveForecaster(**params)
     starts = np.array([0, 7, 130, 300])
-    ctx = np.stack([y.to_numpy()[s : s + L] for s in starts])
-    got = closed_form(teacher, ctx, H)
+    got = closed_form(teacher, y.to_numpy(), starts, L, H)
     assert got is not None
     np.testing.assert_allclose(got, _by_sktime(teacher, y, starts), rtol=1e-12, atol=1e-12)
 
@@ -55,7 +54,7 @@ def test_a_subclass_is_not_taken_for_its_parent(y):
         def predict(self, fh=None, X=None):
             return super().predict(fh, X) + 1.0
 
-    assert closed_form(Shifted(), np.zeros((2, L, 3)), H) is None
+    assert closed_form(Shifted(), np.zeros((100, 3)), np.array([0, 1]), L, H) is None
 
 
 def test_a_fitted_teacher_is_distilled_as_the_user_fitted_it(y):
@@ -94,8 +93,7 @@ def test_a_forecaster_fitted_on_everything_still_forecasts_from_the_window(y, pa
     # stream pool would make the copy "forecast" the rows after each window.
     teacher = _Uncovered(**params).fit(y, fh=FH)
     starts = np.array([0, 90, 333])
-    ctx = np.stack([y.to_numpy()[s : s + L] for s in starts])
-    expected = closed_form(NaiveForecaster(**params), ctx, H)
+    expected = closed_form(NaiveForecaster(**params), y.to_numpy(), starts, L, H)
     np.testing.assert_allclose(window_forecasts(teacher, y, starts, L, H), expected, rtol=1e-12)
 
 

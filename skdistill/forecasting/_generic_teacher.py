@@ -38,49 +38,57 @@ from sktime.utils.parallel import parallelize
 CHUNK = 256
 
 
-def _contexts(values: np.ndarray, starts: np.ndarray, L: int) -> np.ndarray:
-    """``(len(starts), L, C)`` contexts as a strided view of ``values``: no copy."""
-    view = np.lib.stride_tricks.sliding_window_view(values, L, axis=0)  # (n - L + 1, C, L)
-    return view[starts].transpose(0, 2, 1)
-
-
 # --- closed forms ---------------------------------------------------------------------------
-def _naive(teacher, ctx: np.ndarray, H: int) -> np.ndarray | None:
-    """NaiveForecaster's forecast for every context at once, or None where not covered.
+def _naive(teacher, values: np.ndarray, starts: np.ndarray, L: int, H: int) -> np.ndarray | None:
+    """NaiveForecaster's forecast from every window at once, or None where not covered.
 
     Covered: ``"last"`` with any ``sp`` (the last season repeated), ``"mean"`` and ``"drift"``
     with ``sp=1`` and any ``window_length`` (the mean of / the line through the last
-    ``window_length`` values, all of the context when None). Anything else takes the generic
-    path.
+    ``window_length`` values, all of the context when None). Only the rows each forecast
+    reads are gathered (the windows themselves never exist); anything else takes the
+    generic path.
     """
     strategy, sp = teacher.strategy, int(teacher.sp)
     w = teacher.window_length
-    L = ctx.shape[1]
+    end = starts + L  # one past each context's last row
     h = np.arange(H)
     if strategy == "last":
         if sp > L:
             return None
-        return ctx[:, L - sp + (h % sp)]
+        return values[end[:, None] - sp + (h % sp)[None, :]]
     if sp != 1:
         return None
-    recent = ctx if w is None or w >= L else ctx[:, L - int(w) :]
+    w = L if w is None or w >= L else int(w)
     if strategy == "mean":
-        return np.repeat(recent.mean(axis=1, keepdims=True), H, axis=1)
-    if strategy == "drift" and recent.shape[1] > 1:
-        slope = (recent[:, -1] - recent[:, 0]) / (recent.shape[1] - 1)
-        return recent[:, -1:] + (h + 1)[None, :, None] * slope[:, None]
+        # Summed as sktime sums (no running totals, whose rounding grows with the series),
+        # CHUNK windows at a time so that at most CHUNK x w rows are gathered.
+        offsets = np.arange(-w, 0)
+        mean = np.concatenate(
+            [
+                values[e[:, None] + offsets].mean(axis=1)
+                for e in np.array_split(end, max(1, -(-len(end) // CHUNK)))
+            ]
+        )
+        return np.repeat(mean[:, None], H, axis=1)
+    if strategy == "drift" and w > 1:
+        last, first = values[end - 1], values[end - w]
+        slope = (last - first) / (w - 1)
+        return last[:, None] + (h + 1)[None, :, None] * slope[:, None]
     return None
 
 
-def closed_form(teacher, ctx: np.ndarray, H: int) -> np.ndarray | None:
-    """The teacher's forecasts ``(n, H, C)`` computed in numpy, or None (no closed form).
+def closed_form(
+    teacher, values: np.ndarray, starts: np.ndarray, L: int, H: int
+) -> np.ndarray | None:
+    """The teacher's forecasts ``(len(starts), H, C)`` from the windows of ``values``
+    (``(n, C)``; window ``i`` is ``values[starts[i] : starts[i] + L]``), or None.
 
     Only for the exact classes listed here: a subclass may override ``predict``.
     """
     from sktime.forecasting.naive import NaiveForecaster
 
     if type(teacher) is NaiveForecaster:
-        return _naive(teacher, ctx, H)
+        return _naive(teacher, values, np.asarray(starts, dtype=np.int64), L, H)
     return None
 
 
@@ -169,7 +177,7 @@ def window_forecasts(
         A progress bar when > 0.
     """
     starts = np.asarray(starts, dtype=np.int64)
-    fast = closed_form(teacher, _contexts(y.to_numpy(np.float64), starts, L), H)
+    fast = closed_form(teacher, y.to_numpy(np.float64), starts, L, H)
     if fast is not None:
         return fast
     fh = ForecastingHorizon(np.arange(1, H + 1), is_relative=True)
