@@ -5,7 +5,13 @@ import json
 import numpy as np
 import pytest
 
-from skdistill.benchmarks import LTSFConfig, load_ltsf_records, render_ltsf_report, run_ltsf
+from skdistill.benchmarks import (
+    LTSFConfig,
+    load_ltsf_records,
+    render_ltsf_report,
+    run_ltsf,
+)
+from skdistill.benchmarks.ltsf import with_overrides
 from skdistill.cli import main
 
 TINY = LTSFConfig(
@@ -128,3 +134,55 @@ def test_cli_renders_the_stored_run(tiny_run, tmp_path, capsys):
     )
     assert (tmp_path / "report.md").exists()
     assert "report:" in capsys.readouterr().out
+
+
+def test_teachers_from_outside_the_package(tmp_path, shared_data):
+    pytest.importorskip("transformers")
+    from skdistill.datasets import load_ltsf, ltsf_split
+
+    config = LTSFConfig(
+        datasets=("ETTh1",),
+        horizons=(8,),
+        teachers=("seasonal_naive", "hf_patchtst"),
+        methods=("teacher", "mlp", "timedistill"),
+        window_length=24,
+        student_params={"hidden_size": 16, "moving_avg": 5, "max_epochs": 1},
+        latency_repeats=2,
+        online_epochs=1,
+    )
+    records = run_ltsf(config, tmp_path, data_home=shared_data / "ltsf", log=lambda s: None)
+    by = {(r["teacher"], r["method"]): r for r in records}
+    # No per-batch path for a forecaster without a module: no timing cell for it.
+    assert ("seasonal_naive", "epoch_timing") not in by and ("hf_patchtst", "epoch_timing") in by
+    naive = by["seasonal_naive", "teacher"]
+    # The seasonal naive's score, computed by hand: the last 24 rows repeated, on the test
+    # windows, standardised with the training rows' scaler.
+    frame = load_ltsf("ETTh1", data_home=shared_data / "ltsf")
+    values = frame.to_numpy()
+    train, _, test = ltsf_split("ETTh1", len(frame), 24)
+    mean, std = values[: train.stop].mean(0), values[: train.stop].std(0)
+    z = (values - mean) / std
+    starts = np.arange(test.start, test.stop - 24 - 8 + 1)
+    truth = np.stack([z[s + 24 : s + 32] for s in starts])
+    forecast = np.stack([z[s : s + 8] for s in starts])  # sp = L = 24: the context's first 8 rows
+    assert naive["mse"] == pytest.approx(np.mean((forecast - truth) ** 2), rel=1e-9)
+    assert naive["params"] == 0 and naive["epochs"] is None
+    distilled = by["seasonal_naive", "timedistill"]
+    assert (distilled["alpha"], distilled["beta"]) == (0.5, 0.0)  # prediction level only
+    hf = by["hf_patchtst", "timedistill"]
+    assert (hf["alpha"], hf["beta"]) == (1.0, 1.0) and hf["teacher_cached"]
+    assert by["hf_patchtst", "teacher"]["params"] > hf["params"] / 100
+    for r in records:
+        if "mse" in r:
+            assert np.isfinite(r["mse"]) and r["n_windows"] == 2873
+    # The Hugging Face teacher is kept as weights and rebuilt, not trained again.
+    saved = sorted(p.name for p in (tmp_path / "teachers").iterdir())
+    assert saved == ["ETTh1_H8_hf_patchtst_teacher_s0.json", "ETTh1_H8_hf_patchtst_teacher_s0.pt"]
+    again = run_ltsf(
+        with_overrides(config, methods=("teacher", "prediction_only")),
+        tmp_path,
+        data_home=shared_data / "ltsf",
+        log=lambda s: None,
+    )
+    hf_again = [r for r in again if r["teacher"] == "hf_patchtst" and r["method"] == "teacher"]
+    assert hf_again[0]["mse"] == by["hf_patchtst", "teacher"]["mse"]

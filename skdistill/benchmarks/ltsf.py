@@ -24,10 +24,17 @@ from skdistill.benchmarks._common import (
     check_positive_int,
     first_windows,
     load_records,
+    median_ms,
     peak_rss_mb,
     with_overrides,
 )
 from skdistill.benchmarks._engine import CellRunner, resolve_config
+from skdistill.benchmarks._outside import (
+    BUILDERS,
+    OUTSIDE_TEACHERS,
+    OUTSIDE_WEIGHTS,
+    PREDICTION_ONLY,
+)
 from skdistill.benchmarks._registry import TEACHERS, teacher_class
 from skdistill.benchmarks.goals import PAPER_TIMEDISTILL_MSE
 
@@ -52,6 +59,8 @@ LTSF_METHODS: dict[str, dict | None] = {
     "no_period": {"use_period": False},
     "prediction_only": {"beta": 0.0},
     "feature_only": {"alpha": 0.0},
+    # The paper's regressor on the teacher's feature as it is (no principal projection).
+    "no_projection": {"teacher_feature_dim": None},
 }
 # The spec's per-dataset (alpha, beta) for the ModernTCN and iTransformer teachers (L = 720).
 _WEIGHTS = {
@@ -91,10 +100,14 @@ class LTSFConfig:
     horizons : tuple of int
         Forecast horizons.
     teachers : tuple of str
-        Any of "itransformer", "patchtst", "moderntcn", "timemixer".
+        Any of "itransformer", "patchtst", "moderntcn", "timemixer" (this package's), or a
+        teacher from outside it: "seasonal_naive" (sktime's NaiveForecaster, sp=24) or
+        "hf_patchtst" (Hugging Face's PatchTSTForPrediction in a TorchForecaster; needs the
+        ``hf`` extra), see :mod:`skdistill.benchmarks._outside`.
     methods : tuple of str
         Keys of ``LTSF_METHODS``: "teacher", "mlp", "timedistill" and the ablations
-        "no_supervised", "no_scale", "no_period", "prediction_only", "feature_only".
+        "no_supervised", "no_scale", "no_period", "prediction_only", "feature_only",
+        "no_projection" (``teacher_feature_dim=None``).
     seeds : tuple of int
         One run per seed (tables show mean and std).
     window_length : int
@@ -156,7 +169,7 @@ LTSF_PROFILES: dict[str, LTSFConfig] = {
 
 def _check_config(config: LTSFConfig) -> None:
     check_known("methods", config.methods, LTSF_METHODS)
-    check_known("teachers", config.teachers, TEACHERS)
+    check_known("teachers", config.teachers, {**TEACHERS, **OUTSIDE_TEACHERS})
     for h in config.horizons:
         if isinstance(h, bool) or not isinstance(h, int) or h < 1:
             raise ValueError(f"horizons must be positive ints; got {h!r}")
@@ -186,7 +199,8 @@ class _Runner(CellRunner):
                         for method in config.methods:
                             if method != "mlp":
                                 yield dataset, horizon, teacher, method, seed
-                        if "timedistill" in config.methods and config.online_epochs:
+                        timed = teacher not in PREDICTION_ONLY  # no module to run per batch
+                        if "timedistill" in config.methods and config.online_epochs and timed:
                             yield dataset, horizon, teacher, "epoch_timing", seed
 
     def cell_name(self, cell: tuple) -> str:
@@ -230,13 +244,19 @@ class _Runner(CellRunner):
         return frame.iloc[: val.stop], range(1, horizon + 1)
 
     def teacher(self, dataset: str, horizon: int, name: str, seed: int) -> tuple:
-        """``(fitted teacher, fit seconds)``: fitted once, kept as weights, rebuilt after."""
+        """``(teacher, fit seconds)``: fitted once, kept as weights, rebuilt after (a teacher
+        from outside the package as the distiller gets it: see ``_outside``)."""
+        if name in BUILDERS:
+            teacher, _, fit_s = BUILDERS[name](self, dataset, horizon, seed)
+            return teacher, fit_s
         params = {**self.common(dataset, seed), **self.config.teacher_params.get(name, {})}
         y, fh = self.fit_data(dataset, horizon)
         stem = self.teacher_path(_cell_name(dataset, horizon, name, "teacher", seed))
         return load_or_fit_forecaster(stem, teacher_class(name), params, y, fh, self.log)
 
     def weights(self, dataset: str, teacher: str) -> tuple[float, float]:
+        if teacher in OUTSIDE_WEIGHTS:
+            return OUTSIDE_WEIGHTS[teacher]
         return _WEIGHTS.get(teacher, {}).get(dataset.lower(), (1.0, 1.0))
 
     def fit_cell(self, dataset: str, horizon: int, teacher: str | None, method: str, seed: int):
@@ -244,6 +264,9 @@ class _Runner(CellRunner):
 
         y, fh = self.fit_data(dataset, horizon)
         common = self.common(dataset, seed)
+        if method == "teacher" and teacher in BUILDERS:
+            _, measured, fit_s = BUILDERS[teacher](self, dataset, horizon, seed)
+            return measured, fit_s
         if method == "teacher":
             return self.teacher(dataset, horizon, teacher, seed)
         t0 = time.perf_counter()
@@ -274,17 +297,26 @@ class _Runner(CellRunner):
     def latency(self, model, contexts) -> dict:
         from skdistill._evaluation import latency_ms
 
+        if not hasattr(model, "net_"):
+            # A teacher from outside the package: its whole forecast of the windows
+            # (for the seasonal naive a numpy gather; for a TorchForecaster its module's pass).
+            fn = lambda: model.predict_windows(contexts)  # noqa: E731
+            ms = median_ms(fn, self.config.latency_repeats)
+            return {"ms": ms, "device": "cpu"}
         return latency_ms(model, contexts, repeats=self.config.latency_repeats, warmup=2)
 
     def record(self, dataset, horizon, teacher, method, seed, model, fit_s) -> dict:
         from skdistill._evaluation import evaluate_windows
+        from skdistill.training.windows import standard_scaler
 
-        frame, _, _, test = self.data(dataset)
+        frame, train, _, test = self.data(dataset)
         L = self.config.window_length
         values, contexts = self.contexts(dataset)
-        metrics = evaluate_windows(
-            model, values, test, model.scaler_mean_, model.scaler_scale_, horizon
-        )
+        # The protocol's scaler (training rows); the students' and this package's teachers'
+        # own, and the only one a teacher from outside the package has.
+        mean, scale = standard_scaler(values[: train.stop])
+        metrics = evaluate_windows(model, values, test, mean, scale, horizon)
+        history = getattr(model, "history_", None)
         latency = self.latency(model, contexts)
         # One test window for the prediction plot: the first one, every channel, original units.
         first = model.predict_windows(contexts[:1])[0]
@@ -300,8 +332,8 @@ class _Runner(CellRunner):
             "params": int(model.n_parameters()),
             "latency_ms": latency["ms"],
             "latency_device": latency["device"],
-            "epochs": len(model.history_),
-            "epoch_s": statistics.median(row["dur"] for row in model.history_),
+            "epochs": len(history) if history is not None else None,
+            "epoch_s": statistics.median(row["dur"] for row in history) if history else None,
             "fit_s": fit_s,
             "peak_rss_mb": peak_rss_mb(),
             "alpha": getattr(model, "alpha_", None),

@@ -306,6 +306,8 @@ class BaseDeepForecaster(BaseForecaster):
             self.alpha_, self.beta_ = loss["alpha"], loss["beta"]
             self.teacher_cached_ = cache_place in ("memory", "disk")
             self.teacher_cache_ = cache_place
+            # Per teacher module: variance kept by its feature's projection (None: as it is).
+            self.teacher_feature_variance_ = list(teachers.kept_variance)
         return self
 
     def _predict(self, fh, X=None):

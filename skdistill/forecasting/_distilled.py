@@ -10,13 +10,16 @@ import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from skdistill._fitting import all_or_nothing
-from skdistill._validation import check_choice, teacher_seed
+from skdistill._validation import check_choice, check_int, teacher_seed
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._generic_teacher import window_forecasts
 from skdistill.forecasting._mlp import MLPForecaster
 from skdistill.losses.base import TeacherOutputs
 from skdistill.nn.forecasting import LightTS, TSMixer
 from skdistill.training.timedistill import Teachers
+
+# teacher_feature_dim="auto" projects features wider than this many times hidden_size.
+_AUTO_PROJECT_RATIO = 4
 
 
 def _gives_features(teacher) -> bool:
@@ -87,6 +90,17 @@ class DistilledMLPForecaster(MLPForecaster):
         float32 when a batch reads them. Measured on ETTh1 (look-back and horizon 96, 3 seeds):
         no effect on the validation MSE beyond training noise (at most 0.003, 0.4 %; see the
         user guide).
+    teacher_feature_dim : int, "auto" or None, default="auto"
+        Width of the teacher features the regressor ``R`` sees. An int ``k``: a feature wider
+        than ``k`` (per channel token) is projected onto its ``k`` leading principal
+        directions, fitted once on the feature tokens of up to 4096 / C training windows spread
+        over the series, before it is cached (and the same way when the teacher runs per
+        batch). ``R``'s first layer is linear, so this only restricts it to the span of largest
+        variance; it divides ``R``'s cost and the cache's size by ``d_t / k``. "auto": ``k =
+        hidden_size`` for features wider than 4 x ``hidden_size`` (ModernTCN's 64 x 179 =
+        11,456 at L=720; iTransformer's 512 and PatchTST's 1,424 are kept as they are).
+        None: the paper's ``R = Linear(d_t, D) -> ...`` on every feature as it is. The variance
+        kept is ``teacher_feature_variance_``.
     teacher_weights : list of float, optional
         With a list of teachers: weights of their predictions (normalised to sum 1; default
         equal). Each teacher of this package gets its own feature regressor; the feature terms
@@ -120,6 +134,9 @@ class DistilledMLPForecaster(MLPForecaster):
         The weights used (``beta_`` is 0 for prediction-only teachers).
     teacher_cached_ : bool
         Whether teacher outputs were cached (else computed per batch).
+    teacher_feature_variance_ : list of (float or None)
+        Per teacher giving features: the fraction of its feature's variance kept by the
+        projection (see ``teacher_feature_dim``), None where the feature is used as it is.
     teacher_cache_ : {"memory", "disk", "off"} or None
         Where the teacher's outputs lived during ``fit`` ("off": computed per batch; None:
         none was used, ``alpha = beta = 0``).
@@ -158,6 +175,7 @@ class DistilledMLPForecaster(MLPForecaster):
         teacher_cache: str = "auto",
         teacher_cache_dir: str | None = None,
         teacher_cache_dtype: str = "float32",
+        teacher_feature_dim: int | str | None = "auto",
         student: str = "dmlp",
         teacher_weights=None,
         generic_teacher: str = "reuse",
@@ -190,6 +208,11 @@ class DistilledMLPForecaster(MLPForecaster):
         self._check_cache_params()
         check_choice(self.student, "student", ("dmlp", "tsmixer", "lightts"))
         check_choice(self.generic_teacher, "generic_teacher", ("reuse", "refit"))
+        k = self.teacher_feature_dim
+        if isinstance(k, str) and k != "auto":
+            raise ValueError(f'teacher_feature_dim must be "auto", None or an int >= 1; got {k!r}.')
+        if not (k is None or isinstance(k, str)):
+            check_int(k, "teacher_feature_dim")
         if self.teacher is None:
             raise ValueError(
                 "DistilledMLPForecaster needs a teacher: pass teacher=<an sktime forecaster> "
@@ -287,8 +310,19 @@ class DistilledMLPForecaster(MLPForecaster):
             cache=self.teacher_cache,
             cache_dir=self.teacher_cache_dir,
             cache_dtype=self.teacher_cache_dtype,
+            **self._projection(),
         )
         return teachers, self._loss_params(float(self.alpha), beta, H)
+
+    def _projection(self) -> dict:
+        """``Teachers`` fields of ``teacher_feature_dim``: the width and the threshold."""
+        k = self.teacher_feature_dim
+        if k is None:
+            return {}
+        if k == "auto":
+            hidden = int(self.hidden_size)
+            return {"feature_dim": hidden, "project_above": _AUTO_PROJECT_RATIO * hidden}
+        return {"feature_dim": int(k)}
 
     def _check_generic_teacher(self, t) -> None:
         """A fitted sktime teacher must know y's columns (matched by name, any order)."""

@@ -61,6 +61,11 @@ class TeacherAdapter(nn.Module):
         self.teacher_window = int(teacher_window)
         self.horizon = int(horizon)
 
+    @property
+    def feature_dim(self) -> int:
+        """Width of the teacher's feature (per channel token)."""
+        return int(self.teacher.feature_dim)
+
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         x_t = x[:, -self.teacher_window :] * self.gain + self.shift
         pred, feat = self.teacher.forward_features(x_t)
@@ -81,6 +86,95 @@ class EnsembleAdapter(nn.Module):
         preds, feats = zip(*(a(x) for a in self.adapters), strict=True)
         pred = sum(w * p for w, p in zip(self.weights, preds, strict=True))
         return pred, list(feats)
+
+
+class ProjectedTeacher(nn.Module):
+    """A teacher adapter whose feature is projected onto ``k`` fixed principal directions.
+
+    ``feature -> (feature - mean) @ basis.T``: the (B, C, d_t) feature becomes (B, C, k). The
+    regressor R that follows is ``Linear(k, D) -> ReLU -> Linear(D, D)`` instead of
+    ``Linear(d_t, D) -> ...``; as R's first layer is linear, this restricts it to the span of the
+    ``k`` directions of largest variance, and loses only the variance outside that span
+    (reported as ``kept``). It cuts R's cost and the cache's size by ``d_t / k``.
+
+    Parameters
+    ----------
+    adapter : TeacherAdapter
+        Gives ``(prediction, feature (B, C, d_t))``.
+    mean : Tensor of shape (d_t,)
+    basis : Tensor of shape (k, d_t)
+        Orthonormal rows (see :func:`principal_directions`).
+    kept : float
+        Fraction of the feature's variance the basis keeps (on the sample it was fitted on).
+    """
+
+    def __init__(self, adapter: nn.Module, mean: torch.Tensor, basis: torch.Tensor, kept: float):
+        super().__init__()
+        self.adapter = adapter
+        self.register_buffer("mean", mean.float())
+        self.register_buffer("basis", basis.float())
+        self.kept = float(kept)
+
+    @property
+    def feature_dim(self) -> int:
+        return int(self.basis.shape[0])
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        pred, feat = self.adapter(x)
+        return pred, (feat.float() - self.mean) @ self.basis.T
+
+
+def principal_directions(tokens: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+    """``(mean, basis (k, d), kept)``: the ``k`` leading principal directions of ``tokens``.
+
+    ``tokens`` is ``(m, d)`` (feature tokens of sampled windows). Exact and deterministic (no
+    random projection, so the caller's random stream is untouched): the eigenvectors of the
+    smaller of the two Gram matrices, ``X^T X`` (d x d) or ``X X^T`` (m x m), in float64.
+    ``kept`` is the fraction of the total variance in the ``k`` directions. With fewer than
+    ``k`` informative directions (m < k), the basis is completed by an orthonormal complement,
+    so its shape is always ``(k, d)``.
+    """
+    x = tokens.double()
+    mean = x.mean(dim=0)
+    x = x - mean
+    m, d = x.shape
+    total = float((x * x).sum())
+    if d <= m:
+        vals, vecs = torch.linalg.eigh(x.T @ x)
+        order = torch.argsort(vals, descending=True)
+        basis = vecs[:, order[:k]].T
+    else:
+        vals, vecs = torch.linalg.eigh(x @ x.T)
+        order = torch.argsort(vals, descending=True)[: min(k, m)]
+        lam = vals[order].clamp_min(0)
+        good = lam > lam.max().clamp_min(1e-300) * 1e-10
+        basis = (x.T @ vecs[:, order[good]] / lam[good].sqrt()).T
+        if basis.shape[0] < k:  # complete with directions orthogonal to the data's
+            q, _ = torch.linalg.qr(torch.cat([basis.T, torch.eye(d, k, dtype=x.dtype)], 1))
+            basis = q[:, :k].T
+    kept = float(((x @ basis.T) ** 2).sum()) / total if total > 0 else 1.0
+    return mean.float(), basis.float(), min(kept, 1.0)
+
+
+@torch.no_grad()
+def project_features(
+    adapter: nn.Module, dataset, n_windows: int, k: int, device: str = "cpu", max_tokens: int = 4096
+) -> ProjectedTeacher:
+    """``adapter`` with its feature projected on ``k`` principal directions, fitted on the
+    feature tokens (one per window and channel) of at most ``max_tokens // C`` training
+    windows spread evenly over the first ``n_windows`` (the sample is a fixed grid: no
+    randomness)."""
+    adapter = adapter.to(device).eval()
+    n_channels = dataset.n_channels
+    n_sample = max(1, min(n_windows, max_tokens // max(n_channels, 1)))
+    rows = np.unique(np.linspace(0, n_windows - 1, n_sample).round().astype(np.int64))
+    contexts = torch.stack([dataset[int(i)][0]["x"] for i in rows]).to(device)
+    feats = []
+    for lo in range(0, len(contexts), 256):
+        _, feat = adapter(contexts[lo : lo + 256])
+        feats.append(feat.float().cpu().reshape(-1, feat.shape[-1]))
+    mean, basis, kept = principal_directions(torch.cat(feats), k)
+    return ProjectedTeacher(adapter, mean, basis, kept)
 
 
 def cache_nbytes(

@@ -33,6 +33,7 @@ from skdistill.training.teacher import (
     FrozenTeacher,
     cache_nbytes,
     compute_teacher_outputs,
+    project_features,
 )
 from skdistill.training.teacher_cache import (
     CACHE_DTYPES,
@@ -73,6 +74,16 @@ class Teachers:
         Parent folder of the disk cache's temporary folder (default: the system's).
     cache_dtype : {"float32", "float16", "bfloat16"}
         Stored dtype of the cache; rows are cast back to float32 when a batch reads them.
+    feature_dim : int, optional
+        Project each module's feature wider than ``project_above`` onto its ``feature_dim``
+        leading principal directions (:class:`~skdistill.training.teacher.ProjectedTeacher`),
+        before caching and in the per-batch path alike; None keeps every feature as it is.
+        Given features are never projected.
+    project_above : int, optional
+        Width above which a feature is projected (default: ``feature_dim``).
+    kept_variance : list of (float or None)
+        Filled by :func:`fit_timedistill` (which also swaps projected modules in): per module,
+        the fraction of its feature's variance the projection kept, None where not projected.
     """
 
     modules: list[nn.Module] = field(default_factory=list)
@@ -82,6 +93,9 @@ class Teachers:
     cache: str = "auto"
     cache_dir: str | None = None
     cache_dtype: str = "float32"
+    feature_dim: int | None = None
+    project_above: int | None = None
+    kept_variance: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_choice(self.cache, "teacher_cache", CACHE_MODES)
@@ -90,7 +104,7 @@ class Teachers:
     @property
     def feature_dims(self) -> list[int]:
         """Width d_k of each teacher feature, in order (given features after the modules')."""
-        dims = [m.teacher.feature_dim for m in self.modules]
+        dims = [m.feature_dim for m in self.modules]
         if self.given is not None:
             dims += [f.shape[-1] for f in self.given.features]
         return dims
@@ -153,6 +167,21 @@ def check_levels(loss: TimeDistillLoss, horizon: int, feature_dim: int) -> None:
             "feature-level distillation compares spectra over the hidden axis: hidden_size "
             "must be >= 2 (or set beta=0 or use_period=False)."
         )
+
+
+def _project(teachers: Teachers, data, n_train: int, device: str) -> list[float | None]:
+    """Replace, in place, each module whose feature is too wide by its projected form;
+    return the variance fraction each projection keeps (None: not projected)."""
+    k = teachers.feature_dim
+    above = k if teachers.project_above is None else teachers.project_above
+    kept: list[float | None] = []
+    for i, module in enumerate(teachers.modules):
+        if k is None or module.feature_dim <= above:
+            kept.append(None)
+            continue
+        teachers.modules[i] = project_features(module, data, n_train, k, device=device)
+        kept.append(teachers.modules[i].kept)
+    return kept
 
 
 def _teacher_side(
@@ -293,6 +322,8 @@ def fit_timedistill(
             student = build_student()
             check_levels(objective_loss, data[0][1].shape[0], student.feature_dim)
             feat_on = objective_loss.feat_active
+            if teachers is not None and feat_on and teachers.modules:
+                teachers.kept_variance = _project(teachers, data, n_train, settings.device)
             dims = teachers.feature_dims if teachers is not None and feat_on else []
             # Built only when used, so alpha = beta = 0 draws exactly the student's weights.
             objective = TimeDistillObjective(
