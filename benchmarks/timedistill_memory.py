@@ -17,8 +17,10 @@ epoch on the first rows: its size matters here, not its accuracy), then distils 
   the distilled MLP, two epochs each, alternated twice, so that the ratio of their median
   epochs is measured back to back.
 
-Reported: where the teacher cache lived, the child's peak resident memory
-(``getrusage(RUSAGE_CHILDREN).ru_maxrss``, which counts the pages of a memory-mapped cache the
+The teacher is fitted (or loaded, when kept from an earlier run) by a first child process and
+kept as weights; a second child loads it and distils, so that its peaks are the
+distillation's alone. Reported: where the teacher cache lived, the distilling child's peak
+resident memory (its ``ru_maxrss``, which counts the pages of a memory-mapped cache the
 process touched) and its peak anonymous memory (sampled ``RssAnon``: what the process itself
 holds), against a 2.5 GB target; and the epoch ratio. ``--student '{"teacher_feature_dim":
 null}'`` turns the projection of wide teacher features off (the paper's regressor).
@@ -72,13 +74,20 @@ def electricity_shaped(data_home: str, n_rows: int, n_channels: int):
 
 def _teacher(cfg: dict, y):
     """The case's teacher, fitted on the first ``teacher_rows`` rows for one epoch (its
-    quality does not matter here, only its size: what the cache and the epochs cost)."""
+    quality does not matter here, only its size: what the cache and the epochs cost). Fitted
+    by a first child and kept as weights (``skdistill_output/memory_teachers/``), so that the
+    distilling child's peak memory is the distillation's, not the teacher's training."""
+    from skdistill.benchmarks._artifacts import load_or_fit_forecaster
     from skdistill.benchmarks._registry import teacher_class
 
     params = {"window_length": cfg["window_length"], "max_epochs": 1, "random_state": 0}
     params.update(cfg["teacher_params"])
     rows = y.iloc[: cfg["teacher_rows"]]
-    return teacher_class(cfg["teacher"])(**params).fit(rows, fh=np.arange(1, cfg["horizon"] + 1))
+    stem = REPO / "skdistill_output" / "memory_teachers" / f"{cfg['case']}_L{cfg['window_length']}"
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    say = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    fh = np.arange(1, cfg["horizon"] + 1)
+    return load_or_fit_forecaster(stem, teacher_class(cfg["teacher"]), params, rows, fh, say)
 
 
 def _series(cfg: dict):
@@ -103,9 +112,11 @@ def memory_child(cfg: dict) -> None:
     fh = np.arange(1, H + 1)
     rss = lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # noqa: E731 (KB on Linux)
     rss_data = rss()
-    t0 = time.perf_counter()
-    teacher = _teacher(cfg, y)
-    rss_teacher, t_teacher = rss(), time.perf_counter() - t0
+    teacher, t_teacher = _teacher(cfg, y)
+    rss_teacher = rss()
+    if cfg.get("phase") == "teacher":
+        print(json.dumps({"teacher_fit_s": t_teacher}))
+        return
     common = {
         "window_length": cfg["window_length"],
         "max_epochs": cfg["epochs"],
@@ -139,6 +150,7 @@ def memory_child(cfg: dict) -> None:
                 "teacher_cache": getattr(student, "teacher_cache_", None),
                 "teacher_cache_mb": student.teacher_cache_mb,
                 "teacher_feature_variance": student.teacher_feature_variance_,
+                "maxrss_kb": rss(),
                 "maxrss_after_data_kb": rss_data,
                 "maxrss_after_teacher_kb": rss_teacher,
                 "peak_anonymous_mb": anon.mb,
@@ -171,18 +183,20 @@ def bench_memory(cfg: dict) -> dict:
         flush=True,
     )
     t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--memory-child", json.dumps(cfg)],
-        capture_output=True,
-        text=True,
-        cwd=str(REPO),
-    )
+    for phase in ("teacher", "distil"):  # the teacher first, in a process of its own
+        child = json.dumps({**cfg, "phase": phase})
+        proc = subprocess.run(
+            [sys.executable, str(Path(__file__).resolve()), "--memory-child", child],
+            capture_output=True,
+            text=True,
+            cwd=str(REPO),
+        )
+        if proc.returncode:
+            print(proc.stdout[-2000:], proc.stderr[-4000:], sep="\n")
+            raise RuntimeError(f"{phase} child failed with exit status {proc.returncode}")
     wall = time.perf_counter() - t0
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if proc.returncode:
-        print(proc.stdout[-2000:], proc.stderr[-4000:], sep="\n")
-        raise RuntimeError(f"memory child failed with exit status {proc.returncode}")
     info = json.loads(proc.stdout.strip().splitlines()[-1])
+    peak_kb = info["maxrss_kb"]  # the distilling child's own peak
     peak_gb = peak_kb / 2**20
     anon_gb = (info["peak_anonymous_mb"] or float("nan")) / 1024
     print(

@@ -238,36 +238,62 @@ def fit_probed(data, adapter, probe, n_valid=60, **cache):
     )
 
 
-def test_batches_read_their_rows_from_the_mapped_file(windows, tmp_path):
+def test_batches_read_their_rows_from_the_cache_files(windows, tmp_path):
     data, adapter = windows
     seen = []
 
     def probe():
         if not seen:
-            # What the dataset holds while training: file-backed rows, never a RAM copy.
+            # What the dataset holds while training: rows in files, never a RAM copy.
             teacher = data.teacher
-            files = [t.untyped_storage().filename for t in (teacher.pred, *teacher.features)]
+            arrays = (teacher.pred, *teacher.features)
             item = data[0][0]
-            seen.append((files, item["teacher_pred"].dtype, item["teacher_feat"][0].dtype))
+            seen.append(
+                (
+                    [type(a) for a in arrays],
+                    [a.path for a in arrays],
+                    item["teacher_pred"].dtype,
+                    item["teacher_feat"][0].dtype,
+                )
+            )
 
     net, place = fit_probed(data, adapter, probe, cache="disk", cache_dir=str(tmp_path))
-    ((files, pred_dtype, feat_dtype),) = seen
-    assert place == "disk" and all(f and f.startswith(str(tmp_path)) for f in files)
+    ((types, files, pred_dtype, feat_dtype),) = seen
+    assert place == "disk" and types == [teacher_cache.FileRows] * 2
+    assert all(f.startswith(str(tmp_path)) for f in files)
     assert pred_dtype == feat_dtype == torch.float32
-    # After fit nothing holds the cache: not the dataset, not the net, no tensor anywhere.
+    # After fit nothing holds the cache: not the dataset, not the net, no array anywhere.
     assert data.teacher is None and net.teacher is None and leftovers(tmp_path) == []
     gc.collect()
     n_train = len(data) - 60
     live = [
         o
         for o in gc.get_objects()
-        if issubclass(type(o), torch.Tensor)
-        and (
-            o.shape[:1] == (n_train,)
-            or (o.untyped_storage().filename or "").startswith(str(tmp_path))
-        )
+        if type(o) is teacher_cache.FileRows
+        or (issubclass(type(o), torch.Tensor) and o.shape[:1] == (n_train,))
     ]
     assert live == []
+
+
+def test_file_rows_read_and_write_what_a_tensor_would(tmp_path):
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        full = torch.randn(10, 3, 4).to(dtype)
+        rows = teacher_cache.FileRows(str(tmp_path / "a.bin"), full.shape, dtype, create=True)
+        rows[0:6] = full[0:6]
+        rows[6:10] = full[6:10]
+        assert len(rows) == 10 and rows.numel() == 120 and rows.dtype == dtype
+        torch.testing.assert_close(rows[3], full[3], rtol=0, atol=0)
+        torch.testing.assert_close(rows[2:7], full[2:7], rtol=0, atol=0)
+        torch.testing.assert_close(rows[-1], full[-1], rtol=0, atol=0)
+        assert rows[4:4].shape == (0, 3, 4)
+        again = pickle.loads(pickle.dumps(rows))  # by path: opened again
+        torch.testing.assert_close(again[9], full[9], rtol=0, atol=0)
+        with pytest.raises(IndexError):
+            rows[10]
+        with pytest.raises(ValueError, match="expected rows of shape"):
+            rows[0:2] = full[0:3]
+        rows.close()
+        again.close()
 
 
 def test_ctrl_c_during_training_removes_the_cache_folder(windows, tmp_path):
@@ -301,9 +327,9 @@ def test_half_precision_files_take_half_the_bytes(windows, tmp_path):
             shared = store.shareable(out)
             assert isinstance(shared, MappedOutputs) and len(pickle.dumps(shared)) < 1024
             reopened = shared.open()
-            torch.testing.assert_close(reopened.pred.float(), full.pred, atol=tol * 4, rtol=tol)
+            torch.testing.assert_close(reopened.pred[:].float(), full.pred, atol=tol * 4, rtol=tol)
             torch.testing.assert_close(
-                reopened.features[0].float(), full.features[0], atol=tol * 4, rtol=tol
+                reopened.features[0][:].float(), full.features[0], atol=tol * 4, rtol=tol
             )
             del out, reopened
         assert leftovers(tmp_path) == []
@@ -322,7 +348,7 @@ def test_cache_place_and_store_cleanup_without_close(tmp_path):
     assert cache_place("off", 0, 1.0) == "off"
     store = CacheStore("disk", directory=str(tmp_path))
     tensor = store.allocate((4, 5))
-    tensor[:] = 1.0
+    tensor[0:4] = torch.ones(4, 5)
     assert len(leftovers(tmp_path)) == 1
     del tensor, store  # dropped without close(): the finalizer removes the folder
     gc.collect()

@@ -27,9 +27,8 @@ def peak_rss_mb() -> float:
 class AnonymousPeak:
     """Peak of the process's anonymous resident memory (``RssAnon``), sampled every 20 ms.
 
-    ``ru_maxrss`` also counts the pages of memory-mapped files the process touched (a disk
-    teacher cache), which the kernel reclaims under pressure; the anonymous part is what the
-    process itself holds. A context manager; ``.mb`` is the peak in MiB (None off Linux).
+    ``ru_maxrss`` also counts the pages of memory-mapped files the process touched (which the
+    kernel reclaims under pressure); the anonymous part is what the process itself holds. A context manager; ``.mb`` is the peak in MiB (None off Linux).
     """
 
     def __init__(self, interval: float = 0.02) -> None:

@@ -46,7 +46,7 @@ class DistilledMLPForecaster(MLPForecaster):
     teacher's predictions and hidden features and ``R`` is a small regressor trained with the
     student and discarded after training. The teacher's outputs for the fixed training windows
     are computed once and cached (in RAM within ``teacher_cache_mb``, above it in a
-    memory-mapped file; see ``teacher_cache``). Only the student runs at prediction time.
+    file read by rows; see ``teacher_cache``). Only the student runs at prediction time.
 
     Parameters
     ----------
@@ -77,8 +77,9 @@ class DistilledMLPForecaster(MLPForecaster):
         with ``teacher_cache="auto"`` a larger cache goes to disk.
     teacher_cache : {"auto", "memory", "disk", "off"}, default="auto"
         Where the teacher's outputs are cached: "auto" in RAM within ``teacher_cache_mb``,
-        else in a memory-mapped file that each batch reads its rows from (RAM stays bounded
-        whatever the cache's size); "memory" always in RAM; "disk" always in the file; "off"
+        else in a file that each batch reads its own rows from (the process's memory stays
+        bounded whatever the cache's size: nothing is mapped); "memory" always in RAM;
+        "disk" always in the file; "off"
         no cache: the teacher runs on every training batch (the same loss, slower; the
         forecasts of teachers from outside skdistill are cached all the same). The file lives
         in a temporary folder removed after ``fit``, also after an error or Ctrl-C.

@@ -92,7 +92,7 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         ``teacher_cache_dtype``); with ``teacher_cache="auto"`` a larger copy goes to disk.
     teacher_cache : {"auto", "memory", "disk", "off"}, default="auto"
         Where the training copy of the teacher outputs lives: "auto" in RAM within
-        ``teacher_cache_mb`` else in a memory-mapped file that each batch reads its rows
+        ``teacher_cache_mb`` else in a file that each batch reads its rows
         from, "memory" in RAM, "disk" in the file (in a temporary folder removed after
         ``fit``, also after an error or Ctrl-C); "off" uses the arrays as passed (there is no
         teacher to run per batch; ``teacher_cache_dtype`` is then ignored). The arrays passed

@@ -4,7 +4,7 @@ The teacher is frozen and deterministic in eval mode, so its outputs for the fix
 training windows can be computed once and reused every epoch: the same loss as
 running it on every batch (the reference's way) for a fraction of the compute.
 :func:`compute_teacher_outputs` writes them chunk by chunk into tensors that a destination
-allocates: in RAM when the cache fits its memory budget, in memory-mapped files of a
+allocates: in RAM when the cache fits its memory budget, in files (read by rows) of a
 temporary folder above it (or on request), optionally stored in float16 or bfloat16 (see
 :mod:`skdistill.training.teacher_cache`). The teacher runs on every training batch
 (:class:`FrozenTeacher`) only when the user turns the cache off.
@@ -124,41 +124,50 @@ class ProjectedTeacher(nn.Module):
         return pred, (feat.float() - self.mean) @ self.basis.T
 
 
-def principal_directions(tokens: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor, float]:
+def principal_directions(
+    tokens: torch.Tensor, k: int, overwrite: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, float]:
     """``(mean, basis (k, d), kept)``: the ``k`` leading principal directions of ``tokens``.
 
-    ``tokens`` is ``(m, d)`` (feature tokens of sampled windows). Exact and deterministic (no
-    random projection, so the caller's random stream is untouched): the eigenvectors of the
-    smaller of the two Gram matrices, ``X^T X`` (d x d) or ``X X^T`` (m x m), in float64.
-    ``kept`` is the fraction of the total variance in the ``k`` directions. With fewer than
-    ``k`` informative directions (m < k), the basis is completed by an orthonormal complement,
-    so its shape is always ``(k, d)``.
+    ``tokens`` is ``(m, d)`` (feature tokens of sampled windows); with ``overwrite`` a float32
+    ``tokens`` is centred in place (no copy of a possibly large sample).
+    Exact and deterministic (no random projection, so the caller's random stream is
+    untouched): the eigenvectors of the smaller of the two Gram matrices, ``X^T X`` (d x d)
+    or ``X X^T`` (m x m), accumulated and solved in float64. ``kept`` is the fraction of the
+    total variance in the ``k`` directions. With fewer than ``k`` informative directions, the
+    basis is completed by an orthonormal complement, so its shape is always ``(k, d)``.
     """
-    x = tokens.double()
+    x = tokens.float() if overwrite else tokens.float().clone()
     mean = x.mean(dim=0)
-    x = x - mean
+    x -= mean
     m, d = x.shape
-    total = float((x * x).sum())
+    total = float(x.double().pow(2).sum())
     if d <= m:
-        vals, vecs = torch.linalg.eigh(x.T @ x)
-        order = torch.argsort(vals, descending=True)
-        basis = vecs[:, order[:k]].T
+        vals, vecs = torch.linalg.eigh(x.T.double() @ x.double())
+        basis = vecs[:, torch.argsort(vals, descending=True)[:k]].T
     else:
-        vals, vecs = torch.linalg.eigh(x @ x.T)
+        vals, vecs = torch.linalg.eigh(x.double() @ x.T.double())
         order = torch.argsort(vals, descending=True)[: min(k, m)]
         lam = vals[order].clamp_min(0)
         good = lam > lam.max().clamp_min(1e-300) * 1e-10
-        basis = (x.T @ vecs[:, order[good]] / lam[good].sqrt()).T
-        if basis.shape[0] < k:  # complete with directions orthogonal to the data's
-            q, _ = torch.linalg.qr(torch.cat([basis.T, torch.eye(d, k, dtype=x.dtype)], 1))
-            basis = q[:, :k].T
-    kept = float(((x @ basis.T) ** 2).sum()) / total if total > 0 else 1.0
-    return mean.float(), basis.float(), min(kept, 1.0)
+        basis = (x.T.double() @ vecs[:, order[good]] / lam[good].sqrt()).T
+    if basis.shape[0] < k:  # complete with directions orthogonal to the data's
+        seed = torch.cat([basis.T, torch.eye(d, k, dtype=basis.dtype)], 1)
+        basis = torch.linalg.qr(seed)[0][:, :k].T
+    basis = basis.float()
+    kept = float((x @ basis.T).double().pow(2).sum()) / total if total > 0 else 1.0
+    return mean, basis.contiguous(), min(kept, 1.0)
 
 
 @torch.no_grad()
 def project_features(
-    adapter: nn.Module, dataset, n_windows: int, k: int, device: str = "cpu", max_tokens: int = 4096
+    adapter: nn.Module,
+    dataset,
+    n_windows: int,
+    k: int,
+    device: str = "cpu",
+    max_tokens: int = 4096,
+    chunk_bytes: int = 64 * 2**20,
 ) -> ProjectedTeacher:
     """``adapter`` with its feature projected on ``k`` principal directions, fitted on the
     feature tokens (one per window and channel) of at most ``max_tokens // C`` training
@@ -168,12 +177,15 @@ def project_features(
     n_channels = dataset.n_channels
     n_sample = max(1, min(n_windows, max_tokens // max(n_channels, 1)))
     rows = np.unique(np.linspace(0, n_windows - 1, n_sample).round().astype(np.int64))
-    contexts = torch.stack([dataset[int(i)][0]["x"] for i in rows]).to(device)
+    batch = teacher_batch(adapter, dataset, chunk_bytes, device)
     feats = []
-    for lo in range(0, len(contexts), 256):
-        _, feat = adapter(contexts[lo : lo + 256])
+    for lo in range(0, len(rows), batch):
+        contexts = torch.stack([dataset[int(i)][0]["x"] for i in rows[lo : lo + batch]])
+        _, feat = adapter(contexts.to(device))
         feats.append(feat.float().cpu().reshape(-1, feat.shape[-1]))
-    mean, basis, kept = principal_directions(torch.cat(feats), k)
+    tokens = torch.cat(feats)
+    del feats
+    mean, basis, kept = principal_directions(tokens, k, overwrite=True)
     return ProjectedTeacher(adapter, mean, basis, kept)
 
 
@@ -190,6 +202,24 @@ def _float32_empty(shape: tuple[int, ...]) -> torch.Tensor:
     return torch.empty(shape, dtype=torch.float32)
 
 
+# A teacher's activations are taken as this many times its outputs (prediction and feature)
+# when a chunk of windows is sized: ModernTCN's feed-forward layer is 8x its feature wide.
+_ACTIVATION_FACTOR = 8
+
+
+@torch.no_grad()
+def teacher_batch(adapter: nn.Module, dataset, chunk_bytes: int, device: str) -> int:
+    """Windows per teacher pass so that a pass holds about ``chunk_bytes``: its input, and
+    ``_ACTIVATION_FACTOR`` times its outputs for the teacher's activations (measured on one
+    window). Between 1 and 1024."""
+    probe = next(iter(dataset.contexts(1, stop=1)))
+    pred, feat = adapter(probe.to(device))
+    feats = list(feat) if isinstance(feat, list | tuple) else [feat]
+    out = pred.numel() + sum(f.numel() for f in feats)
+    per_window = 4 * (probe.numel() + _ACTIVATION_FACTOR * out)
+    return max(1, min(1024, chunk_bytes // max(per_window, 1)))
+
+
 @torch.no_grad()
 def compute_teacher_outputs(
     adapter: nn.Module,
@@ -198,17 +228,18 @@ def compute_teacher_outputs(
     with_features: bool,
     n_windows: int | None = None,
     device: str = "cpu",
-    chunk_bytes: int = 32 * 2**20,
+    chunk_bytes: int = 64 * 2**20,
     allocate: Callable[[tuple[int, ...]], torch.Tensor] = _float32_empty,
     add_pred: torch.Tensor | None = None,
 ) -> TeacherOutputs:
     """Run ``adapter`` over the contexts of the first ``n_windows`` windows of ``dataset``
     (default all); return its outputs on the CPU, one row per window.
 
-    Contexts are cut ``chunk_bytes`` at a time (so the transient input, and the teacher's
-    activations on it, stay small whatever the look-back and the number of channels) and the
-    outputs are written into tensors allocated once by ``allocate(shape)`` (default float32 in
-    RAM; :meth:`~skdistill.training.teacher_cache.CacheStore.allocate` gives file-backed or
+    Contexts are cut a chunk at a time, sized by :func:`teacher_batch` to about
+    ``chunk_bytes`` of input, outputs and activations (so the transient memory stays bounded
+    whatever the look-back, the number of channels and the teacher's width), and the outputs
+    are written into tensors allocated once by ``allocate(shape)`` (default float32 in RAM;
+    :meth:`~skdistill.training.teacher_cache.CacheStore.allocate` gives file-backed or
     half-precision ones): the cache never exists twice, nor in full outside its destination.
     ``add_pred`` (rows like the predictions, float32) is added to each chunk's prediction
     before it is stored: the forecasts of teachers computed elsewhere.
@@ -216,8 +247,7 @@ def compute_teacher_outputs(
     """
     adapter = adapter.to(device).eval()
     n = len(dataset) if n_windows is None else int(n_windows)
-    per_window = dataset.window_length * dataset.n_channels * 4
-    batch = max(1, min(1024, chunk_bytes // max(per_window, 1)))
+    batch = teacher_batch(adapter, dataset, chunk_bytes, device)
     pred_out, feat_out = None, []
     row = 0
     for contexts in dataset.contexts(batch, stop=n):

@@ -1,21 +1,19 @@
-"""Where the teacher-output cache lives during one fit: in RAM, or in memory-mapped files.
+"""Where the teacher-output cache lives during one fit: in RAM, or in files read by rows.
 
 The cache holds one row per training window (predictions ``n x H x C`` and features
 ``n x C x d``). Within the RAM budget it is an ordinary tensor; above it (or on request) it
-is spilled to files in a private temporary folder and *mapped*: the windows' rows are written
-chunk by chunk while the teacher runs and each training batch reads only its own rows, so the
-process's own (anonymous) memory stays bounded by the budget whatever the cache's size. The
-pages of the files that the process touches are the operating system's page cache: counted in
-the resident size while they are used, but reclaimed (written back and dropped) under memory
-pressure instead of exhausting RAM.
+is spilled to files in a private temporary folder (:class:`FileRows`): the windows' rows are
+written chunk by chunk while the teacher runs, and each training batch reads only its own
+rows, with positioned reads. Nothing is mapped into the process, so its
+resident memory holds the rows of one batch, whatever the cache's size: the file's pages are
+the operating system's page cache (fast to read again, reclaimed under memory pressure),
+never part of the process's resident size.
 
-Why ``torch.from_file(..., shared=True)`` rather than ``numpy.memmap``: it maps every torch
-dtype, bfloat16 included (numpy has none, and a uint16 view would have to be reinterpreted on
-every read), indexing a row gives a tensor view that the DataLoader collates without a
-numpy round trip, and the mapping lives exactly as long as the tensors that use it (it is
-unmapped when the last one is dropped), so removing the folder after fit needs no bookkeeping
-of open handles. ``shared=True`` is a ``MAP_SHARED`` mapping: the writes go to the file (not
-to private copy-on-write pages), and other processes can map the same file.
+Why reads by rows rather than a memory mapping (``numpy.memmap``, ``torch.from_file``): the
+pages of a mapping that a process touches count in its resident size until they are
+unmapped, so an epoch that reads every row would bring the whole file into the process's
+RSS, and the dirty pages of the writes too; a positioned read copies just the bytes asked
+for. Any torch dtype is stored (bfloat16 included, which numpy has not), as its raw bytes.
 
 The stored dtype may be reduced (float16, bfloat16: half the bytes); rows are cast back to
 float32 when a batch reads them (see :class:`~skdistill.training.windows.SlidingWindowDataset`).
@@ -58,12 +56,98 @@ def cache_place(mode: str, n_bytes: int, budget_mb: float) -> str:
     return mode
 
 
+class FileRows:
+    """An array of shape ``shape`` stored row-major in a file, read and written by rows.
+
+    Indexing with an int or a slice (step 1) of rows reads those rows with one positioned
+    read into a new tensor; assigning a tensor to a slice writes it in place. Only the
+    operations the cache needs: ``len``, ``shape``, ``dtype``, ``numel``, row reads and
+    writes. Picklable (by path: the file is opened again where it is unpickled).
+
+    Parameters
+    ----------
+    path : str
+        The file; created (sparse, ``shape``'s size) when ``create``.
+    shape : tuple of int
+        Rows first.
+    dtype : torch.dtype
+    create : bool, default=False
+    """
+
+    def __init__(self, path: str, shape, dtype: torch.dtype, create: bool = False) -> None:
+        self.path, self.shape, self.dtype = path, tuple(int(s) for s in shape), dtype
+        self._row_numel = math.prod(self.shape[1:])
+        self._row_bytes = self._row_numel * torch.empty((), dtype=dtype).element_size()
+        if create:
+            with open(path, "wb") as f:  # sparse: no disk blocks until written
+                f.truncate(self._row_bytes * self.shape[0])
+        self._file = open(path, "r+b", buffering=0)  # noqa: SIM115 (closed with the object)
+        # Closed with the object (also when garbage-collected), so the folder can go.
+        self._closer = weakref.finalize(self, self._file.close)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def _rows(self, key) -> tuple[int, int, bool]:
+        if isinstance(key, slice):
+            start, stop, step = key.indices(self.shape[0])
+            if step != 1:
+                raise IndexError("FileRows reads contiguous rows only (slice step 1).")
+            return start, max(start, stop), False
+        i = int(key)
+        if i < 0:
+            i += self.shape[0]
+        if not 0 <= i < self.shape[0]:
+            raise IndexError(f"row {key} out of range for {self.shape[0]} rows")
+        return i, i + 1, True
+
+    def __getitem__(self, key) -> torch.Tensor:
+        start, stop, single = self._rows(key)
+        n_bytes = (stop - start) * self._row_bytes
+        buf = bytearray(n_bytes)
+        self._file.seek(start * self._row_bytes)
+        view, done = memoryview(buf), 0
+        while done < n_bytes:  # an unbuffered read may return less than asked
+            got = self._file.readinto(view[done:])
+            if not got:
+                raise OSError(f"short read from the teacher cache file {self.path}")
+            done += got
+        if not n_bytes:
+            return torch.empty((0, *self.shape[1:]), dtype=self.dtype)
+        rows = torch.frombuffer(buf, dtype=self.dtype).view(stop - start, *self.shape[1:])
+        return rows[0] if single else rows
+
+    def __setitem__(self, key, value: torch.Tensor) -> None:
+        start, stop, single = self._rows(key)
+        value = torch.as_tensor(value).to(self.dtype).contiguous()
+        expected = ((stop - start), *self.shape[1:])
+        if tuple(value.shape) != (expected[1:] if single else expected):
+            raise ValueError(f"expected rows of shape {expected}, got {tuple(value.shape)}")
+        data = memoryview(value.view(torch.uint8).numpy()) if value.numel() else b""
+        self._file.seek(start * self._row_bytes)
+        done = 0
+        while done < len(data):
+            done += self._file.write(data[done:])
+
+    def close(self) -> None:
+        self._closer()
+
+    def __reduce__(self):
+        return (FileRows, (self.path, self.shape, self.dtype))
+
+    def __repr__(self) -> str:
+        return f"FileRows({self.path!r}, shape={self.shape}, dtype={self.dtype})"
+
+
 @dataclass(frozen=True)
 class MappedOutputs:
     """Teacher outputs stored in files: each tensor's file and shape, and their dtype.
 
     Tiny and picklable: under Accelerate the main process broadcasts this instead of the
-    tensors, and every process maps the same files (which must then be on a file system all
+    tensors, and every process opens the same files (which must then be on a file system all
     processes see: the default temporary folder on one machine, a shared ``directory`` across
     machines).
     """
@@ -73,15 +157,14 @@ class MappedOutputs:
     dtype: str
 
     def open(self) -> TeacherOutputs:
-        """The outputs as tensors mapped on their files (nothing is read until indexed)."""
+        """The outputs as :class:`FileRows` on their files (nothing is read until indexed)."""
         dtype = CACHE_DTYPES[self.dtype]
 
-        def load(entry: tuple[str, tuple[int, ...]]) -> torch.Tensor:
+        def load(entry: tuple[str, tuple[int, ...]]) -> torch.Tensor | FileRows:
             path, shape = entry
-            numel = math.prod(shape)
-            if numel == 0:
+            if math.prod(shape) == 0:
                 return torch.empty(shape, dtype=dtype)
-            return torch.from_file(path, shared=True, size=numel, dtype=dtype).view(shape)
+            return FileRows(path, shape, dtype)
 
         pred = None if self.pred is None else load(self.pred)
         return TeacherOutputs(pred, tuple(load(f) for f in self.features))
@@ -93,8 +176,8 @@ class CacheStore:
     A context manager: leaving it (normally, on an error or on Ctrl-C) removes the folder and
     everything in it. A ``weakref.finalize`` does the same if the store is garbage-collected or
     the interpreter exits without leaving the block. Drop every tensor taken from the store
-    before leaving it: on POSIX a mapped file may be removed while mapped (the mapping stays
-    valid until unmapped), on Windows it may not (the folder is then left behind).
+    before leaving it: on POSIX an open file may be removed (it stays readable until closed),
+    on Windows it may not (the folder is then left behind).
 
     Parameters
     ----------
@@ -114,26 +197,22 @@ class CacheStore:
         self.dtype = dtype
         self.directory = directory
         self.folder: str | None = None
-        self._files: dict[int, tuple[str, tuple[int, ...]]] = {}
+        self._n_files = 0
         self._finalizer = None
 
     @property
     def torch_dtype(self) -> torch.dtype:
         return CACHE_DTYPES[self.dtype]
 
-    def allocate(self, shape: tuple[int, ...]) -> torch.Tensor:
-        """An uninitialised tensor of ``shape`` in the stored dtype, in RAM or file-backed."""
+    def allocate(self, shape: tuple[int, ...]) -> torch.Tensor | FileRows:
+        """An uninitialised array of ``shape`` in the stored dtype: a tensor in RAM, or
+        :class:`FileRows` on a new file of the store's folder."""
         shape = tuple(int(s) for s in shape)
-        numel = math.prod(shape)
-        if self.place != "disk" or numel == 0:
+        if self.place != "disk" or math.prod(shape) == 0:
             return torch.empty(shape, dtype=self.torch_dtype)
-        folder = self._folder()
-        path = os.path.join(folder, f"part{len(self._files)}.bin")
-        # from_file creates the file and sizes it (sparse: no disk blocks until written).
-        tensor = torch.from_file(path, shared=True, size=numel, dtype=self.torch_dtype)
-        tensor = tensor.view(shape)
-        self._files[tensor.data_ptr()] = (path, shape)
-        return tensor
+        path = os.path.join(self._folder(), f"part{self._n_files}.bin")
+        self._n_files += 1
+        return FileRows(path, shape, self.torch_dtype, create=True)
 
     def copy(self, tensor: torch.Tensor, chunk_rows: int = 4096) -> torch.Tensor:
         """``tensor`` stored in this store, copied a chunk of rows at a time.
@@ -151,12 +230,12 @@ class CacheStore:
         """What to hand to other processes: RAM outputs as they are, file-backed ones as their
         files (:class:`MappedOutputs`, a few bytes whatever the cache's size)."""
         tensors = ([outputs.pred] if outputs.pred is not None else []) + list(outputs.features)
-        if not tensors or not all(t.data_ptr() in self._files for t in tensors):
+        if not tensors or not all(isinstance(t, FileRows) for t in tensors):
             return outputs
-        entry = self._files.__getitem__
+        entry = lambda rows: (rows.path, rows.shape)  # noqa: E731
         return MappedOutputs(
-            pred=None if outputs.pred is None else entry(outputs.pred.data_ptr()),
-            features=tuple(entry(f.data_ptr()) for f in outputs.features),
+            pred=None if outputs.pred is None else entry(outputs.pred),
+            features=tuple(entry(f) for f in outputs.features),
             dtype=self.dtype,
         )
 
@@ -171,7 +250,6 @@ class CacheStore:
         """Remove the temporary folder (if any) and its files; idempotent."""
         if self._finalizer is not None:
             self._finalizer()
-        self._files.clear()
 
     def __enter__(self) -> CacheStore:
         return self
@@ -181,7 +259,7 @@ class CacheStore:
 
 
 def open_outputs(outputs: TeacherOutputs | MappedOutputs | None) -> TeacherOutputs | None:
-    """Tensors from what :meth:`CacheStore.shareable` gave (file-backed outputs are mapped)."""
+    """Outputs from what :meth:`CacheStore.shareable` gave (files are opened, not read)."""
     return outputs.open() if isinstance(outputs, MappedOutputs) else outputs
 
 

@@ -3,7 +3,7 @@
 :func:`fit_timedistill` takes windows (lazy over a series, or pre-cut), the teachers' side
 (frozen modules and/or outputs computed elsewhere) and the loss weights, and does the rest:
 seeding, the student, the objective with its feature regressors, the teacher-output cache
-(in RAM within its budget, else in memory-mapped files removed after fit; the per-batch
+(in RAM within its budget, else in files read by rows and removed after fit; the per-batch
 teacher only when the cache is turned off), the skorch net and its callbacks, training, and
 the slim fitted net. ``DistilledMLPForecaster``, the teachers of
 :mod:`skdistill.forecasting` (trained alone: no teacher) and ``DistilledMLPRegressor`` all
@@ -69,7 +69,7 @@ class Teachers:
         cache to disk.
     cache : {"auto", "memory", "disk", "off"}
         Where the cache lives: RAM within ``cache_mb`` else disk; always RAM; always disk
-        (memory-mapped files); or no cache, the modules running on every training batch.
+        (files read by rows); or no cache, the modules running on every training batch.
     cache_dir : str, optional
         Parent folder of the disk cache's temporary folder (default: the system's).
     cache_dtype : {"float32", "float16", "bfloat16"}
@@ -248,7 +248,7 @@ def _teacher_side(
         return store.shareable(out)
 
     # Under Accelerate the main process computes the cache and shares it: the tensors of a
-    # RAM cache, only the file names of a disk cache (every process maps the same files).
+    # RAM cache, only the file names of a disk cache (every process opens the same files).
     cache = open_outputs(compute_on_main(compute))
     folder = f" ({store.folder})" if store.folder else ""
     say(
@@ -296,7 +296,7 @@ def fit_timedistill(
         Fitted, slim (no optimiser state, no teacher); ``net.module_.student`` predicts.
     place : {"memory", "disk", "off"} or None
         Where the teacher's outputs lived during training: cached in RAM, cached in
-        memory-mapped files (removed before this returns, also on an error or Ctrl-C), or
+        files read by rows (removed before this returns, also on an error or Ctrl-C), or
         not cached (the teacher ran on every batch); None when no teacher output was used.
     """
     distills = (loss["alpha"] > 0 or loss["beta"] > 0) and (
@@ -314,7 +314,7 @@ def fit_timedistill(
     if teachers is not None:
         home = CacheStore(dtype=teachers.cache_dtype, directory=teachers.cache_dir)
     place = None
-    # The cache's home (RAM, or a temporary folder of mapped files) lasts for this block only:
+    # The cache's home (RAM, or a temporary folder of files) lasts for this block only:
     # the folder is removed after training, after an error and after Ctrl-C alike.
     with home as store, torch.random.fork_rng(devices=cuda_devices()):
         try:
@@ -335,7 +335,7 @@ def fit_timedistill(
                     teachers, data, n_train, feat_on, store, settings.verbose, settings.device
                 )
             data.with_teacher(cache)
-            del cache  # the dataset holds the only reference: dropped (unmapped) below
+            del cache  # the dataset holds the only reference: dropped (files closed) below
             net = _train(student, objective, data, n_valid, settings, per_batch)
         finally:
             # The teacher and its cache are not needed to predict; do not pickle them with

@@ -47,7 +47,7 @@ class _Windows(Dataset):
     ``infer`` and ``get_loss``. Cached teacher outputs cover the first ``len(teacher)``
     windows (the training ones, which come first); later windows carry no teacher entries.
 
-    The cache is indexed one row per item, so a cache in memory-mapped files is read a batch's
+    The cache is indexed one row per item, so a cache in files is read a batch's
     rows at a time, never in full; rows stored in half precision come out as float32.
     """
 
