@@ -124,3 +124,22 @@ def test_bad_teacher_feature_dim_is_named(y, teacher, value, error, match):
     with pytest.raises(error, match=match):
         f.fit(y, fh=FH)
     assert not hasattr(f, "net_")
+
+
+@pytest.mark.parametrize("m, d", [(300, 40), (60, 200)])
+def test_the_kept_variance_is_that_of_the_exact_top_directions(m, d):
+    # A spectrum decaying over decades: the trailing directions are at the float32 rounding
+    # floor of a Gram matrix, where careless directions double-count the leading ones.
+    g = torch.Generator().manual_seed(2)
+    scales = torch.logspace(0, -6, min(m, d), dtype=torch.float64)
+    u = torch.linalg.qr(torch.randn(m, min(m, d), generator=g, dtype=torch.float64))[0]
+    v = torch.linalg.qr(torch.randn(d, min(m, d), generator=g, dtype=torch.float64))[0]
+    tokens = (u * scales) @ v.T
+    k = 30
+    mean, basis, kept = principal_directions(tokens.float(), k)
+    torch.testing.assert_close(basis @ basis.T, torch.eye(k), atol=1e-5, rtol=0)
+    centred = tokens - tokens.mean(0)
+    sv = torch.linalg.svdvals(centred)
+    exact = float((sv[:k] ** 2).sum() / (sv**2).sum())
+    assert kept == pytest.approx(exact, rel=1e-4)
+    assert kept <= 1.0

@@ -130,31 +130,37 @@ def principal_directions(
     """``(mean, basis (k, d), kept)``: the ``k`` leading principal directions of ``tokens``.
 
     ``tokens`` is ``(m, d)`` (feature tokens of sampled windows); with ``overwrite`` a float32
-    ``tokens`` is centred in place (no copy of a possibly large sample).
-    Exact and deterministic (no random projection, so the caller's random stream is
-    untouched): the eigenvectors of the smaller of the two Gram matrices, ``X^T X`` (d x d)
-    or ``X X^T`` (m x m), accumulated and solved in float64. ``kept`` is the fraction of the
-    total variance in the ``k`` directions. With fewer than ``k`` informative directions, the
-    basis is completed by an orthonormal complement, so its shape is always ``(k, d)``.
+    ``tokens`` is centred in place (no copy of a possibly large sample). Exact and
+    deterministic (no random projection, so the caller's random stream is untouched): the
+    eigenvectors of the smaller of the two Gram matrices, ``X^T X`` (d x d) or ``X X^T``
+    (m x m), formed in float32 and solved in float64; no float64 copy of the sample is made.
+    ``kept`` is the fraction of the total variance in the ``k`` directions. With fewer than
+    ``k`` informative directions, the basis is completed by an orthonormal complement, so its
+    shape is always ``(k, d)``.
     """
     x = tokens.float() if overwrite else tokens.float().clone()
     mean = x.mean(dim=0)
     x -= mean
     m, d = x.shape
-    total = float(x.double().pow(2).sum())
+    # Sums of squares in float64, a block of rows at a time (float32 sums of millions of
+    # squares drift by percents; a float64 copy of the whole sample would double its memory).
+    total = sum(float(x[i : i + 256].double().pow(2).sum()) for i in range(0, m, 256))
     if d <= m:
-        vals, vecs = torch.linalg.eigh(x.T.double() @ x.double())
-        basis = vecs[:, torch.argsort(vals, descending=True)[:k]].T
+        vals, vecs = torch.linalg.eigh((x.T @ x).double())
+        basis = vecs[:, torch.argsort(vals, descending=True)[:k]].T.float()
     else:
-        vals, vecs = torch.linalg.eigh(x.double() @ x.T.double())
+        vals, vecs = torch.linalg.eigh((x @ x.T).double())
         order = torch.argsort(vals, descending=True)[: min(k, m)]
         lam = vals[order].clamp_min(0)
         good = lam > lam.max().clamp_min(1e-300) * 1e-10
-        basis = (x.T.double() @ vecs[:, order[good]] / lam[good].sqrt()).T
+        # Directions in feature space: X^T v. Those of small eigenvalues carry the float32
+        # Gram's rounding and are not quite orthogonal: orthonormalised (QR, largest first).
+        basis = (x.T @ vecs[:, order[good]].float()).T
     if basis.shape[0] < k:  # complete with directions orthogonal to the data's
-        seed = torch.cat([basis.T, torch.eye(d, k, dtype=basis.dtype)], 1)
-        basis = torch.linalg.qr(seed)[0][:, :k].T
-    basis = basis.float()
+        basis = torch.cat([basis, torch.eye(k, d)[: k - basis.shape[0]]])
+    if d > m or basis.shape[0] < k:
+        q = torch.linalg.qr(basis.T.double())[0]
+        basis = q.T.float()
     kept = float((x @ basis.T).double().pow(2).sum()) / total if total > 0 else 1.0
     return mean, basis.contiguous(), min(kept, 1.0)
 
@@ -178,13 +184,14 @@ def project_features(
     n_sample = max(1, min(n_windows, max_tokens // max(n_channels, 1)))
     rows = np.unique(np.linspace(0, n_windows - 1, n_sample).round().astype(np.int64))
     batch = teacher_batch(adapter, dataset, chunk_bytes, device)
-    feats = []
+    tokens = None  # filled in place: the sample exists once
     for lo in range(0, len(rows), batch):
         contexts = torch.stack([dataset[int(i)][0]["x"] for i in rows[lo : lo + batch]])
         _, feat = adapter(contexts.to(device))
-        feats.append(feat.float().cpu().reshape(-1, feat.shape[-1]))
-    tokens = torch.cat(feats)
-    del feats
+        feat = feat.float().cpu().reshape(-1, feat.shape[-1])
+        if tokens is None:
+            tokens = torch.empty((len(rows) * n_channels, feat.shape[-1]))
+        tokens[lo * n_channels : lo * n_channels + len(feat)] = feat
     mean, basis, kept = principal_directions(tokens, k, overwrite=True)
     return ProjectedTeacher(adapter, mean, basis, kept)
 
@@ -207,16 +214,25 @@ def _float32_empty(shape: tuple[int, ...]) -> torch.Tensor:
 _ACTIVATION_FACTOR = 8
 
 
+def _raw_outputs(adapter: nn.Module, probe: torch.Tensor) -> int:
+    """Numbers a teacher's pass outputs for ``probe``, before any projection of its feature
+    (a projected feature is small, the teacher's activations are not)."""
+    if isinstance(adapter, EnsembleAdapter):
+        return sum(_raw_outputs(a, probe) for a in adapter.adapters)
+    if isinstance(adapter, ProjectedTeacher):
+        return _raw_outputs(adapter.adapter, probe)
+    pred, feat = adapter(probe)
+    feats = list(feat) if isinstance(feat, list | tuple) else [feat]
+    return pred.numel() + sum(f.numel() for f in feats)
+
+
 @torch.no_grad()
 def teacher_batch(adapter: nn.Module, dataset, chunk_bytes: int, device: str) -> int:
     """Windows per teacher pass so that a pass holds about ``chunk_bytes``: its input, and
     ``_ACTIVATION_FACTOR`` times its outputs for the teacher's activations (measured on one
     window). Between 1 and 1024."""
-    probe = next(iter(dataset.contexts(1, stop=1)))
-    pred, feat = adapter(probe.to(device))
-    feats = list(feat) if isinstance(feat, list | tuple) else [feat]
-    out = pred.numel() + sum(f.numel() for f in feats)
-    per_window = 4 * (probe.numel() + _ACTIVATION_FACTOR * out)
+    probe = next(iter(dataset.contexts(1, stop=1))).to(device)
+    per_window = 4 * (probe.numel() + _ACTIVATION_FACTOR * _raw_outputs(adapter, probe))
     return max(1, min(1024, chunk_bytes // max(per_window, 1)))
 
 
