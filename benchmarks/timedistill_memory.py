@@ -13,7 +13,7 @@ epoch on the first rows: its size matters here, not its accuracy), then distils 
   with per-channel time shifts), an iTransformer teacher at its default size (d_model 256);
   one distillation epoch.
 * ``moderntcn``: ETTh1's training and validation rows (as the LTSF suite fits them), ModernTCN
-  at the reference's size (1.65 M parameters, feature 64 x 179 per channel); the MLP alone and
+  at the reference's size (1.65 M parameters, feature 64 x 180 per channel); the MLP alone and
   the distilled MLP, two epochs each, alternated twice, so that the ratio of their median
   epochs is measured back to back.
 
@@ -235,7 +235,7 @@ _CASES = {
         "compare_mlp": False,
     },
     # ETTh1 as the LTSF suite fits it (train + validation rows), ModernTCN at the reference's
-    # size: feature 64 x 179 = 11,456 per channel token.
+    # size: feature 64 x 180 = 11,520 per channel token.
     "moderntcn": {
         "rows": 11520,
         "channels": 7,

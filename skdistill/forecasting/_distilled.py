@@ -98,8 +98,8 @@ class DistilledMLPForecaster(MLPForecaster):
         over the series, before it is cached (and the same way when the teacher runs per
         batch). ``R``'s first layer is linear, so this only restricts it to the span of largest
         variance; it divides ``R``'s cost and the cache's size by ``d_t / k``. "auto": ``k =
-        hidden_size`` for features wider than 4 x ``hidden_size`` (ModernTCN's 64 x 179 =
-        11,456 at L=720; iTransformer's 512 and PatchTST's 1,424 are kept as they are).
+        hidden_size`` for features wider than 4 x ``hidden_size`` (ModernTCN's 64 x 180 =
+        11,520 at L=720; iTransformer's 512 and PatchTST's 1,424 are kept as they are).
         None: the paper's ``R = Linear(d_t, D) -> ...`` on every feature as it is. The variance
         kept is ``teacher_feature_variance_``.
     teacher_weights : list of float, optional
