@@ -41,15 +41,19 @@ class ScaledForecast(nn.Module):
         self.register_buffer("mean", as_t(mean))
         self.register_buffer("scale", as_t(scale))
         self.register_buffer("steps", torch.as_tensor(np.asarray(steps, dtype=np.int64)))
-        flags = np.zeros(len(self.mean), bool) if constant is None else np.asarray(constant, bool)
+        flags = np.zeros(self.mean.shape, bool) if constant is None else np.asarray(constant, bool)
         self.has_constant = bool(flags.any())
         self.register_buffer("constant", torch.as_tensor(flags))
 
-    def forward(self, window: torch.Tensor) -> torch.Tensor:
-        z = (window - self.mean) / self.scale
-        pred = self.module(z).index_select(1, self.steps) * self.scale + self.mean
+    def forward(self, window: torch.Tensor, series: torch.Tensor | None = None) -> torch.Tensor:
+        mean, scale, constant = self.mean, self.scale, self.constant
+        if series is not None:  # a panel: one scaler row per series, picked per window
+            mean, scale = mean[series].unsqueeze(1), scale[series].unsqueeze(1)
+            constant = constant[series].unsqueeze(1)
+        z = (window - mean) / scale
+        pred = self.module(z).index_select(1, self.steps) * scale + mean
         if self.has_constant:
-            pred = torch.where(self.constant, window[:, -1:, :], pred)
+            pred = torch.where(constant, window[:, -1:, :], pred)
         return pred
 
 
@@ -67,10 +71,10 @@ class FlatImages(nn.Module):
 
 def export_module_onnx(
     module: nn.Module,
-    example: torch.Tensor,
+    example: torch.Tensor | tuple[torch.Tensor, ...],
     path: str | os.PathLike,
     *,
-    input_name: str,
+    input_name: str | list[str],
     output_name: str,
     opset: int = 18,
 ) -> Path:
@@ -80,12 +84,15 @@ def export_module_onnx(
     ----------
     module : torch.nn.Module
         Maps a float32 batch shaped like ``example`` to one tensor.
-    example : torch.Tensor
-        An example input; its first axis is exported as dynamic.
+    example : torch.Tensor or tuple of them
+        An example input (or one per input of ``module``); the first axis of each is exported
+        as dynamic (the batch).
     path : path-like
         Where to write the ``.onnx`` file (parent folders are created).
-    input_name, output_name : str
-        Names of the graph's input and output.
+    input_name : str or list of str
+        Name of the graph's input (one per example tensor).
+    output_name : str
+        Name of the graph's output.
     opset : int, default=18
         ONNX opset version.
 
@@ -110,10 +117,16 @@ def export_module_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     module = module.cpu().eval()
-    example = example.detach().cpu().float()
-    # A batch of at least 2 keeps the exporter from specialising the batch axis to 1.
-    if example.shape[0] < 2:
-        example = example.repeat(2, *([1] * (example.ndim - 1)))
+    examples = example if isinstance(example, tuple) else (example,)
+    names = [input_name] if isinstance(input_name, str) else list(input_name)
+    # Float inputs in float32; index inputs (a panel's series) keep their integer type. A
+    # batch of at least 2 keeps the exporter from specialising the batch axis to 1.
+    examples = tuple(
+        (e.detach().cpu().float() if e.is_floating_point() else e.detach().cpu()).repeat(
+            2 if e.shape[0] < 2 else 1, *([1] * (e.ndim - 1))
+        )
+        for e in examples
+    )
     batch = torch.export.Dim("batch", min=1)
     # The exporter logs a warning per torchvision operator it cannot register when torchvision
     # is absent (it is not a dependency); those say nothing about this model.
@@ -121,14 +134,14 @@ def export_module_onnx(
     level = onnx_log.level
     onnx_log.setLevel(logging.ERROR)
     try:
-        program = _export(module, example, batch, input_name, output_name, opset)
+        program = _export(module, examples, batch, names, output_name, opset)
     finally:
         onnx_log.setLevel(level)
     program.save(str(path))
     return path
 
 
-def _export(module, example, batch, input_name, output_name, opset):
+def _export(module, examples, batch, input_names, output_name, opset):
     with torch.no_grad(), warnings.catch_warnings():
         # The forecasters' MeanNorm / RevIN keep the statistics of the current window on the
         # module between normalize() and denormalize() of one forward pass; the exporter
@@ -136,11 +149,11 @@ def _export(module, example, batch, input_name, output_name, opset):
         warnings.filterwarnings("ignore", message=".*were assigned during export.*")
         program = torch.onnx.export(
             module,
-            (example,),
+            examples,
             dynamo=True,
-            input_names=[input_name],
+            input_names=input_names,
             output_names=[output_name],
-            dynamic_shapes=({0: batch},),
+            dynamic_shapes=tuple({0: batch} for _ in examples),
             opset_version=opset,
             verbose=False,
         )

@@ -23,6 +23,7 @@ from skdistill.forecasting import (
     PatchTSTForecaster,
     TimeMixerForecaster,
 )
+from skdistill.forecasting._panel import split_series
 from skdistill.training.windows import SlidingWindowDataset
 
 L, H = 48, 12
@@ -278,7 +279,7 @@ def test_generic_teacher_forecasts_match_sktime_update_predict(etth1):
     f = tiny_distilled(NaiveForecaster(strategy="last"), beta=0.0, n_scales=1, max_epochs=1)
     f.fit(y, fh=[1, 2])
     starts = np.arange(0, 5)
-    preds = f._generic_teacher_predictions(f.teacher_, y, starts, L, 2)
+    preds = f._generic_teacher_predictions(f.teacher_, split_series(y), [starts], L, 2)
     # "last" strategy: every step forecasts the last context value (standardised).
     last_values = np.stack([y.to_numpy()[s + L - 1] for s in starts])
     expected = (last_values - f.scaler_mean_) / f.scaler_scale_

@@ -6,6 +6,8 @@ distillation, what to add to the training data and loss (``_distillation``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import torch
@@ -14,6 +16,7 @@ from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from skdistill._fitting import all_or_nothing
 from skdistill._validation import (
+    check_bool,
     check_float,
     check_int,
     check_training_params,
@@ -21,6 +24,7 @@ from skdistill._validation import (
     seed_from,
     store_params,
 )
+from skdistill.forecasting._panel import Series, join_series, split_series
 from skdistill.training.net import TrainSettings
 from skdistill.training.teacher import TeacherAdapter
 from skdistill.training.timedistill import (
@@ -80,11 +84,17 @@ def _index_step(index: pd.Index, what: str):
 
 
 def _check_pandas_index(y, what: str) -> None:
-    """A single pandas series' index, checked before sktime converts it (whose own refusals
-    of the same faults are long format listings, not the fix)."""
-    if isinstance(y, pd.DataFrame | pd.Series) and not isinstance(y.index, pd.MultiIndex):
-        if not isinstance(y.index, pd.RangeIndex):
-            _index_step(y.index, what)
+    """The index of a pandas series, or of each series of a panel, checked before sktime
+    converts it (whose own refusals of the same faults are long format listings, not the fix)."""
+    if not isinstance(y, pd.DataFrame | pd.Series):
+        return
+    if isinstance(y.index, pd.MultiIndex):
+        series = split_series(y)
+        for i, frame in enumerate(series.frames):
+            if not isinstance(frame.index, pd.RangeIndex):
+                _index_step(frame.index, series.label(i, what))
+    elif not isinstance(y.index, pd.RangeIndex):
+        _index_step(y.index, what)
 
 
 def _following(start, n: int, step, like: pd.Index, include_start: bool = False) -> pd.Index:
@@ -127,7 +137,9 @@ class BaseDeepForecaster(BaseForecaster):
         "authors": ["skdistill developers"],
         "maintainers": ["skdistill developers"],
         "python_dependencies": ["torch", "skorch"],
-        "y_inner_mtype": "pd.DataFrame",
+        # Panels and hierarchies reach _fit whole: one global model over every series
+        # (global_model=False narrows this to one series, so that sktime fits one per series).
+        "y_inner_mtype": ["pd.DataFrame", "pd-multiindex", "pd_multiindex_hier"],
         "X_inner_mtype": "pd.DataFrame",
         "capability:multivariate": True,
         "capability:exogenous": False,
@@ -158,6 +170,7 @@ class BaseDeepForecaster(BaseForecaster):
         device: str = "cpu",
         random_state: int | None = None,
         verbose: int = 0,
+        global_model: bool = True,
     ) -> None:
         self._init_params(locals())
 
@@ -167,6 +180,9 @@ class BaseDeepForecaster(BaseForecaster):
         BaseForecaster.__init__(self)
         self._y = None
         self._X = None
+        if params.get("global_model", True) is False:
+            # sktime then vectorises panels: one clone of this forecaster fitted per series.
+            self.set_tags(**{"y_inner_mtype": "pd.DataFrame"})
 
     # --- public methods that change state: all or nothing -------------------------------------
     @all_or_nothing
@@ -193,11 +209,17 @@ class BaseDeepForecaster(BaseForecaster):
         """Validate the common parameters; subclasses extend (and call super)."""
         check_int(self.window_length, "window_length", minimum=1)
         check_training_params(self, validation_unit="rows")
+        if hasattr(self, "global_model"):
+            check_bool(self.global_model, "global_model")
 
     def _distillation(
-        self, y: pd.DataFrame, train_starts: np.ndarray
+        self, y: pd.DataFrame, series: Series, train_starts: list[np.ndarray]
     ) -> tuple[Teachers | None, dict]:
-        """``(teachers' side, TimeDistill loss parameters)``: trained alone, no teacher."""
+        """``(teachers' side, TimeDistill loss parameters)``: trained alone, no teacher.
+
+        ``y`` is what ``_fit`` got (a panel stays one frame), ``series`` its series one by
+        one, and ``train_starts`` the training windows' start rows within each series.
+        """
         return None, {"alpha": 0.0, "beta": 0.0}
 
     # --- data checks -------------------------------------------------------------------------
@@ -216,8 +238,9 @@ class BaseDeepForecaster(BaseForecaster):
             )
         return values
 
-    def _horizon_steps(self, fh: ForecastingHorizon) -> np.ndarray:
-        steps = np.asarray(fh.to_relative(self.cutoff).to_numpy(), dtype=np.int64).ravel()
+    def _horizon_steps(self, fh: ForecastingHorizon, cutoff=None) -> np.ndarray:
+        cutoff = self.cutoff if cutoff is None else cutoff
+        steps = np.asarray(fh.to_relative(cutoff).to_numpy(), dtype=np.int64).ravel()
         if steps.size == 0 or steps.min() < 1:
             raise ValueError(
                 f"fh must contain only future steps (>= 1 after the cutoff); got {steps.tolist()}. "
@@ -241,48 +264,59 @@ class BaseDeepForecaster(BaseForecaster):
     def _fit(self, y: pd.DataFrame, X=None, fh=None):
         self._check_params()
         device = resolve_device(self.device)
-        values = self._check_y(y)
-        step = _index_step(y.index, "y")
         steps = self._horizon_steps(fh)
         L = int(self.window_length)
         H = int(steps.max())
-        n_rows, n_channels = values.shape
-        n_val = self._n_valid_rows(n_rows, H)
-        n_train_rows = n_rows - n_val
-        if n_train_rows < L + H:
-            raise ValueError(
-                f"y has {n_rows} rows; with window_length={L}, horizon {H} and {n_val} validation rows "
-                f"it needs at least {L + H + n_val} rows (window_length + horizon + validation). "
-                "Use a longer series, a shorter window_length, or a smaller validation_size."
-            )
+        series = split_series(y)
+        values = [self._check_y(f, series.label(i)) for i, f in enumerate(series.frames)]
+        step = self._common_step(series)
+        n_vals, n_trains = self._row_split(series, values, L, H)
 
-        # Standardise with statistics of the training rows only (population std, as the protocol).
-        mean, scale = standard_scaler(values[:n_train_rows])
-        series = ((values - mean) / scale).astype(np.float32)
-        if not (np.isfinite(mean).all() and np.isfinite(scale).all() and np.isfinite(series).all()):
+        # Standardise each series with statistics of its training rows only (population std,
+        # as the protocol), then lay the series end to end: windows are cut within one series.
+        scalers = [standard_scaler(v[:n]) for v, n in zip(values, n_trains, strict=True)]
+        z = [((v - m) / s).astype(np.float32) for v, (m, s) in zip(values, scalers, strict=True)]
+        if not all(np.isfinite(a).all() for pair in scalers for a in pair) or not all(
+            np.isfinite(a).all() for a in z
+        ):
+            big = max(float(np.abs(v).max()) for v in values)
             raise ValueError(
                 "y is too large to standardise in float64 (its mean or standard deviation "
-                f"overflows, max |y| = {float(np.abs(values).max()):.3g}); rescale y, e.g. divide it by a power of 10."
+                f"overflows, max |y| = {big:.3g}); rescale y, e.g. divide it by a power of 10."
             )
+        offsets = np.concatenate([[0], np.cumsum([len(v) for v in values])[:-1]])
+        train_local = [np.arange(0, max(n - L - H + 1, 0)) for n in n_trains]
+        valid_local = [
+            np.arange(n - L, len(v) - L - H + 1) if nv else np.arange(0)
+            for v, n, nv in zip(values, n_trains, n_vals, strict=True)
+        ]
+        # Training windows of every series first, then the validation windows (TailSplit).
+        starts = np.concatenate(
+            [o + t for o, t in zip(offsets, train_local, strict=True)]
+            + [o + v for o, v in zip(offsets, valid_local, strict=True)]
+        )
+        which = np.concatenate(
+            [np.full(len(t), i) for i, t in enumerate(train_local)]
+            + [np.full(len(v), i) for i, v in enumerate(valid_local)]
+        )
+        n_valid = int(sum(len(v) for v in valid_local))
+        n_channels = values[0].shape[1]
 
-        train_starts = np.arange(0, n_train_rows - L - H + 1)
-        valid_starts = np.arange(n_train_rows - L, n_rows - L - H + 1) if n_val else np.arange(0)
-
-        self.columns_ = list(y.columns)
+        self.columns_ = list(series.frames[0].columns)
         self.n_channels_ = n_channels
         self.horizon_ = H
         self.fh_steps_ = steps
-        self.scaler_mean_ = mean
-        self.scaler_scale_ = scale
-        self.constant_channels_ = constant_channels(values[:n_train_rows])
+        self._set_series_state(series, values, scalers, n_trains, step)
         self.device_ = device
-        self._context = values[-L:].copy()
-        self._context_end, self._index_step = y.index[-1], step
 
         seed = seed_from(self.random_state)
-        teachers, loss = self._distillation(y, train_starts)
+        teachers, loss = self._distillation(y, series, train_local)
         data = SlidingWindowDataset(
-            series, L, H, starts=np.concatenate([train_starts, valid_starts])
+            np.concatenate(z) if len(z) > 1 else z[0],
+            L,
+            H,
+            starts=starts,
+            series_ids=which if series.is_panel else None,
         )
         settings = TrainSettings(
             lr=float(self.lr),
@@ -296,7 +330,7 @@ class BaseDeepForecaster(BaseForecaster):
         self.net_, cache_place = fit_timedistill(
             lambda: self._build_module(L, H, n_channels),
             data,
-            len(valid_starts),
+            n_valid,
             loss,
             settings,
             teachers,
@@ -310,43 +344,167 @@ class BaseDeepForecaster(BaseForecaster):
             self.teacher_feature_variance_ = list(teachers.kept_variance)
         return self
 
+    # --- the series seen so far: scalers and look-backs --------------------------------------
+    def _row_split(self, series: Series, values: list, L: int, H: int) -> tuple[list, list]:
+        """Validation and training rows of each series.
+
+        A series too short for one training window (fewer than window_length + horizon +
+        validation rows) is still forecast, by the model the other series of its panel train,
+        if it holds a look-back; it then gives no window, and its scaler is fitted on all its
+        rows. A single series, or a panel in which no series gives a window, is refused.
+        """
+        n_vals, n_trains, short = [], [], []
+        for i, v in enumerate(values):
+            try:
+                n_val = self._n_valid_rows(len(v), H)
+            except ValueError:
+                if not series.is_panel:
+                    raise
+                n_val = None  # too short to validate on: a short series of the panel
+            if n_val is None or len(v) - n_val < L + H:
+                short.append(i)
+                if not series.is_panel or len(short) == len(values):
+                    n_val = n_val or 0
+                    raise ValueError(
+                        f"{series.label(i)} has {len(v)} rows; with window_length={L}, horizon "
+                        f"{H} and {n_val} validation rows it needs at least {L + H + n_val} rows "
+                        "(window_length + horizon + validation). Use a longer series, a shorter "
+                        "window_length, or a smaller validation_size."
+                    )
+                n_val = 0
+            n_vals.append(n_val)
+            n_trains.append(len(v) - n_val)
+        too_short = [i for i in short if len(values[i]) < L]
+        if too_short:
+            i = too_short[0]
+            raise ValueError(
+                f"{series.label(i)} has {len(values[i])} rows, fewer than window_length={L}: it "
+                "cannot be forecast. Drop it from the panel, or use a shorter window_length."
+            )
+        if short:
+            names = ", ".join(repr(series.keys[i]) for i in short[:5])
+            warnings.warn(
+                f"{len(short)} series of y ({names}{' ...' if len(short) > 5 else ''}) are too "
+                f"short for a training window (window_length + horizon + validation rows); they "
+                "are forecast by the model trained on the other series.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return n_vals, n_trains
+
+    def _common_step(self, series: Series):
+        """The one time step of every series (a panel's series must share it)."""
+        steps = [_index_step(f.index, series.label(i)) for i, f in enumerate(series.frames)]
+        if any(s != steps[0] for s in steps[1:]):
+            bad = next(i for i, s in enumerate(steps) if s != steps[0])
+            raise ValueError(
+                f"the series of y must share one time step: {series.label(0)} steps by "
+                f"{steps[0]}, {series.label(bad)} by {steps[bad]}. Resample them to one frequency."
+            )
+        return steps[0]
+
+    def _set_series_state(self, series: Series, values, scalers, n_trains, step) -> None:
+        """Fitted state of the series: scalers, constant channels, look-backs and their ends.
+
+        A single series keeps 1-D ``(C,)`` scalers and an ``(L, C)`` look-back; a panel of S
+        series has ``(S, C)`` scalers (one row per series, in ``series_keys_`` order) and
+        ``(S, L, C)`` look-backs.
+        """
+        L = int(self.window_length)
+        means, scales = (np.stack(a) for a in zip(*scalers, strict=True))
+        flat = np.stack([constant_channels(v[:n]) for v, n in zip(values, n_trains, strict=True)])
+        contexts = np.stack([v[-L:] for v in values])
+        self.series_keys_ = list(series.keys) if series.is_panel else None
+        self.n_series_ = len(values)
+        self._level_names = series.level_names
+        if not series.is_panel:
+            means, scales, flat, contexts = means[0], scales[0], flat[0], contexts[0]
+        self.scaler_mean_, self.scaler_scale_ = means, scales
+        self.constant_channels_ = flat
+        self._context = contexts.copy()
+        ends = [f.index[-1] for f in series.frames]
+        # A panel's series may end at different time points: each is forecast from its own.
+        self._context_end = ends if series.is_panel else ends[0]
+        self._index_step = step
+
+    def _is_panel(self) -> bool:
+        return getattr(self, "series_keys_", None) is not None
+
     def _predict(self, fh, X=None):
-        steps = self._horizon_steps(fh)
+        if not self._is_panel():
+            steps = self._checked_steps(fh, self.cutoff)
+            index = fh.to_absolute_index(self.cutoff)
+            pred = self._predict_full(self._context[None])[0]
+            return pd.DataFrame(pred[steps - 1], index=index, columns=self.columns_)
+        # Every series in one batch: one pass of the network for the whole panel. Each series
+        # is forecast from its own end (as sktime's per-series forecasters would be), on time
+        # points built from the panel's step (sktime's fh has no frequency for a panel).
+        pred = self._predict_full(self._context, np.arange(self.n_series_))
+        frames = []
+        for p, end in zip(pred, self._context_end, strict=True):
+            steps = self._checked_steps(fh, self.cutoff if fh.is_relative else end)
+            index = _following(end, int(steps.max()), self._index_step, pd.Index([end]))
+            frames.append(pd.DataFrame(p[steps - 1], index=index[steps - 1], columns=self.columns_))
+        return join_series(frames, self.series_keys_, self._level_names)
+
+    def _checked_steps(self, fh, cutoff) -> np.ndarray:
+        """``fh``'s steps after ``cutoff``, within the fitted horizon."""
+        steps = self._horizon_steps(fh, cutoff)
         if steps.max() > self.horizon_:
             raise ValueError(
                 f"fh reaches {int(steps.max())} steps ahead but the forecaster was fitted for "
                 f"{self.horizon_}; refit with the longer fh."
             )
-        pred = self._predict_full(self._context[None])[0]
-        index = fh.to_absolute_index(self.cutoff)
-        return pd.DataFrame(pred[steps - 1], index=index, columns=self.columns_)
+        return steps
 
     def _update(self, y: pd.DataFrame, X=None, update_params: bool = True):
         # Deep forecasters are not retrained by update: the cutoff and the look-back move.
-        y = self._new_rows(self._fitted_columns(y))
-        new = self._check_y(y, "y in update")
         L = int(self.window_length)
-        self._context = np.concatenate([self._context, new])[-L:]
-        if len(y):
-            self._context_end = y.index[-1]
+        if not self._is_panel():
+            y = self._new_rows(self._fitted_columns(y))
+            new = self._check_y(y, "y in update")
+            self._context = np.concatenate([self._context, new])[-L:]
+            if len(y):
+                self._context_end = y.index[-1]
+            return self
+        series = split_series(y)
+        where = {k: i for i, k in enumerate(self.series_keys_)}
+        unknown = [k for k in series.keys if k not in where] if series.is_panel else [None]
+        if unknown:
+            got = "a single series" if not series.is_panel else f"series {unknown[0]!r}"
+            raise ValueError(
+                f"update got {got}; the forecaster was fitted on the panel's series "
+                f"{self.series_keys_[:10]!r}. Pass new rows of fitted series (a panel), or "
+                "refit to add series."
+            )
+        # Series absent from the update keep their look-back; checked in full before any moves.
+        contexts, ends = self._context.copy(), list(self._context_end)
+        for i, (key, frame) in enumerate(zip(series.keys, series.frames, strict=True)):
+            j, what = where[key], series.label(i, "y in update")
+            rows = self._new_rows(self._fitted_columns(frame), ends[j], what)
+            contexts[j] = np.concatenate([contexts[j], self._check_y(rows, what)])[-L:]
+            if len(rows):
+                ends[j] = rows.index[-1]
+        self._context, self._context_end = contexts, ends
         return self
 
-    def _new_rows(self, y: pd.DataFrame) -> pd.DataFrame:
+    def _new_rows(self, y: pd.DataFrame, end=None, what: str = "y in update") -> pd.DataFrame:
         """The rows of ``y`` after the look-back's end; they must continue it without a gap."""
-        end, step = getattr(self, "_context_end", None), getattr(self, "_index_step", None)
+        end = getattr(self, "_context_end", None) if end is None else end
+        step = getattr(self, "_index_step", None)
         if end is None or step is None:  # fitted before these were recorded
             return y
-        _index_step(y.index, "y in update")
+        _index_step(y.index, what)
         if len(y) and y.index[-1] < end:
             raise ValueError(
-                f"update got rows ending at {y.index[-1]}, before the data seen so far (up to "
+                f"{what} got rows ending at {y.index[-1]}, before the data seen so far (up to "
                 f"{end}): the cutoff cannot move back. Pass rows after {end}."
             )
         y = y[y.index > end]
         expected = _following(end, len(y), step, y.index)
         if len(y) and not y.index.equals(expected):
             raise ValueError(
-                f"update got rows from {y.index[0]}, but the data seen so far ends at {end}: "
+                f"{what} got rows from {y.index[0]}, but the data seen so far ends at {end}: "
                 f"the next row must be {expected[0]}, and rows must follow one step apart. "
                 "Rows are missing (a gap): pass them too (imputed if unknown), or refit."
             )
@@ -371,23 +529,34 @@ class BaseDeepForecaster(BaseForecaster):
     def _student_module(self) -> torch.nn.Module:
         return self.net_.module_.student
 
-    def _predict_full(self, windows: np.ndarray) -> np.ndarray:
-        """Forecast all ``horizon_`` steps for windows ``(n, L, C)`` in y units."""
-        return predict_student(
-            self.net_,
-            windows,
-            self.scaler_mean_,
-            self.scaler_scale_,
-            constant=getattr(self, "constant_channels_", None),
-        )
+    def _scaling(self, series: np.ndarray | None = None):
+        """``(mean, scale, constant)`` for windows of the given series positions: the fitted
+        ``(C,)`` arrays of a single series, or one row per window ``(n, C)`` of a panel."""
+        mean, scale = self.scaler_mean_, self.scaler_scale_
+        constant = getattr(self, "constant_channels_", None)
+        if np.ndim(mean) == 1:
+            return mean, scale, constant
+        if series is None:
+            raise ValueError("a forecaster fitted on a panel needs the series of each window.")
+        return mean[series], scale[series], None if constant is None else constant[series]
 
-    def predict_windows(self, windows) -> np.ndarray:
+    def _predict_full(self, windows: np.ndarray, series: np.ndarray | None = None) -> np.ndarray:
+        """Forecast all ``horizon_`` steps for windows ``(n, L, C)`` in y units (``series``:
+        the position in ``series_keys_`` of each window's series, for panels)."""
+        mean, scale, constant = self._scaling(series)
+        return predict_student(self.net_, windows, mean, scale, constant=constant)
+
+    def predict_windows(self, windows, series=None) -> np.ndarray:
         """Forecast many contexts at once.
 
         Parameters
         ----------
         windows : array-like of shape (n, window_length, n_channels)
             Contexts in the units of ``y`` (a 2-D array is one window).
+        series : scalar, tuple or sequence of them, optional
+            For a forecaster fitted on a panel: the series (instance key, as in
+            ``series_keys_``) of each window, or one key for all; each window is scaled as its
+            series was in ``fit``. Not used for a single series.
 
         Returns
         -------
@@ -396,7 +565,37 @@ class BaseDeepForecaster(BaseForecaster):
         """
         self.check_is_fitted()
         windows = self._check_windows(windows)
-        return self._predict_full(windows)[:, self.fh_steps_ - 1]
+        return self._predict_full(windows, self._series_positions(series, len(windows)))[
+            :, self.fh_steps_ - 1
+        ]
+
+    def _series_positions(self, series, n: int) -> np.ndarray | None:
+        """Positions in ``series_keys_`` of ``series`` (one key, or one per window)."""
+        if not self._is_panel():
+            if series is not None:
+                raise ValueError(
+                    "series is only used by forecasters fitted on a panel; this one was fitted "
+                    "on a single series: call predict_windows(windows)."
+                )
+            return None
+        keys = self.series_keys_
+        if series is None:
+            raise ValueError(
+                f"this forecaster was fitted on a panel of {len(keys)} series: pass series= the "
+                f"series of each window (one of series_keys_, e.g. {keys[0]!r}), or one for all."
+            )
+        where = {k: i for i, k in enumerate(keys)}
+        one = isinstance(series, tuple) or np.ndim(series) == 0
+        wanted = [series] * n if one else list(series)
+        if len(wanted) != n:
+            raise ValueError(f"series has {len(wanted)} keys for {n} windows; pass one per window.")
+        unknown = [k for k in wanted if k not in where]
+        if unknown:
+            raise ValueError(
+                f"series {unknown[0]!r} was not in the panel this forecaster was fitted on; "
+                f"known series: {keys[:10]!r}{' ...' if len(keys) > 10 else ''}."
+            )
+        return np.asarray([where[k] for k in wanted], dtype=np.int64)
 
     def _check_windows(self, windows) -> np.ndarray:
         try:
@@ -439,6 +638,8 @@ class BaseDeepForecaster(BaseForecaster):
         Input ``"window"``: float32 ``(batch, window_length, n_channels)`` in the units of
         ``y``, oldest row first. Output ``"forecast"``: ``(batch, len(fh), n_channels)`` in
         the units of ``y`` for the fitted ``fh`` steps: what :meth:`predict_windows` returns.
+        A forecaster fitted on a panel has a second input, ``"series"``: int64 ``(batch,)``,
+        each window's position in ``series_keys_`` (it picks the window's scaler).
         Needs the ``onnx`` extra (``pip install "skdistill[onnx]"``).
 
         Parameters
@@ -465,9 +666,18 @@ class BaseDeepForecaster(BaseForecaster):
             self.fh_steps_ - 1,
             getattr(self, "constant_channels_", None),
         )
-        example = torch.as_tensor(np.repeat(self._context[None], 2, axis=0), dtype=torch.float32)
+        contexts = self._context if self._is_panel() else self._context[None]
+        example = torch.as_tensor(np.repeat(contexts[:1], 2, axis=0), dtype=torch.float32)
+        if self._is_panel():
+            # Per window, as for one series; the window's series picks its scaler row.
+            example = (example, torch.zeros(2, dtype=torch.int64))
         return export_module_onnx(
-            module, example, path, input_name="window", output_name="forecast", opset=opset
+            module,
+            example,
+            path,
+            input_name=["window", "series"] if self._is_panel() else "window",
+            output_name="forecast",
+            opset=opset,
         )
 
 

@@ -33,6 +33,23 @@ def _gives_features(teacher) -> bool:
     return callable(getattr(teacher, "_as_teacher", None))
 
 
+def _series_teachers(teacher, series, i: int, columns: list) -> list[tuple[list, object]]:
+    """``(columns, forecaster)`` pairs that forecast series ``i`` of ``y`` window by window.
+
+    A single series, or a teacher that handles panels itself: the teacher. A teacher that
+    sktime vectorised over the panel's series (its ``forecasters_`` has one row per series)
+    gives the forecaster it fitted on series ``i``, one per column where sktime vectorised
+    over columns too; "reuse" then distils exactly what was fitted on that series.
+    """
+    fitted = getattr(teacher, "forecasters_", None)
+    if not series.is_panel or not isinstance(fitted, pd.DataFrame):
+        return [(columns, teacher)]
+    row = fitted.loc[series.keys[i]]
+    if list(row.index) == ["forecasters"]:
+        return [(columns, row.iloc[0])]
+    return [([c], row[c]) for c in columns]
+
+
 class DistilledMLPForecaster(MLPForecaster):
     """TimeDistill (Ni et al., 2025): distil a heavy forecaster into a small MLP.
 
@@ -51,10 +68,12 @@ class DistilledMLPForecaster(MLPForecaster):
     Parameters
     ----------
     teacher : sktime forecaster, list of them, or None
-        The heavy forecaster (a list: an ensemble, see ``teacher_weights``). Unfitted: cloned into ``teacher_`` and fitted on the same ``y``
-        inside ``fit`` (leak-free under ``evaluate``). Fitted: used as is. Forecasters of this
-        package give predictions and features; any other sktime forecaster gives predictions
-        only (``beta`` is then forced to 0 with a warning). Required at fit time.
+        The heavy forecaster (a list: an ensemble, see ``teacher_weights``). Unfitted: cloned
+        into ``teacher_`` and fitted on the same ``y`` inside ``fit`` (leak-free under
+        ``evaluate``; for a panel, one global teacher of this package, or sktime's one
+        forecaster per series for others). Fitted: used as is. Forecasters of this package
+        give predictions and features; any other sktime forecaster gives predictions only
+        (``beta`` is then forced to 0 with a warning). Required at fit time.
     window_length, hidden_size, moving_avg, norm
         The student, as in :class:`MLPForecaster`.
     alpha : float, default=1.0
@@ -120,7 +139,7 @@ class DistilledMLPForecaster(MLPForecaster):
         TSMixer (``hidden_size`` is its channel-mixing width; RevIN unless ``norm="none"``) or
         LightTS (``hidden_size``; ``window_length`` divisible by its chunk size 24). Each is
         distilled through its own feature (see :mod:`skdistill.nn.forecasting`).
-    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose
+    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose, global_model
         As for :class:`MLPForecaster`.
 
     Attributes
@@ -188,6 +207,7 @@ class DistilledMLPForecaster(MLPForecaster):
         device: str = "cpu",
         random_state: int | None = None,
         verbose: int = 0,
+        global_model: bool = True,
     ) -> None:
         self._init_params(locals())
 
@@ -273,7 +293,7 @@ class DistilledMLPForecaster(MLPForecaster):
         teacher.fit(y, fh=ForecastingHorizon(np.arange(1, horizon + 1), is_relative=True))
         return teacher
 
-    def _distillation(self, y, train_starts: np.ndarray) -> tuple[Teachers, dict]:
+    def _distillation(self, y, series, train_starts: list) -> tuple[Teachers, dict]:
         """Fit the teachers into ``teacher_``; their side of the fit and the loss weights."""
         L, H = int(self.window_length), self.horizon_
         fitted = [self._fit_teacher(t, y, H, k) for k, t in enumerate(self._teacher_list())]
@@ -300,7 +320,8 @@ class DistilledMLPForecaster(MLPForecaster):
             self._check_generic_teacher(t)
         if generic:
             pred = sum(
-                w * self._generic_teacher_predictions(t, y, train_starts, L, H) for t, w in generic
+                w * self._generic_teacher_predictions(t, series, train_starts, L, H)
+                for t, w in generic
             )
             given = TeacherOutputs(pred=torch.as_tensor(pred, dtype=torch.float32))
         teachers = Teachers(
@@ -337,6 +358,20 @@ class DistilledMLPForecaster(MLPForecaster):
             )
 
     def _check_deep_teacher(self, t: BaseDeepForecaster) -> None:
+        if not hasattr(t, "columns_") and hasattr(t, "forecasters_"):
+            raise ValueError(
+                f"the teacher {type(t).__name__} was fitted one model per series "
+                "(global_model=False), but the student is global: give the teacher "
+                "global_model=True, or the student global_model=False (one teacher and one "
+                "student per series)."
+            )
+        keys = getattr(t, "series_keys_", None)
+        if keys is not None and keys != self.series_keys_:
+            mine = "a single series" if self.series_keys_ is None else f"{self.series_keys_!r}"
+            raise ValueError(
+                f"the teacher was fitted on the panel's series {keys!r} but y holds {mine}; "
+                "fit the teacher on the same series, in the same order (or pass it unfitted)."
+            )
         if list(t.columns_) != list(self.columns_):
             raise ValueError(
                 f"the teacher was fitted on columns {list(t.columns_)} but y has "
@@ -356,28 +391,50 @@ class DistilledMLPForecaster(MLPForecaster):
             )
 
     def _generic_teacher_predictions(
-        self, teacher, y, starts: np.ndarray, L: int, H: int
+        self, teacher, series, starts: list, L: int, H: int
     ) -> np.ndarray:
-        """Standardised forecasts of a non-skdistill teacher for every training window
-        (see :mod:`skdistill.forecasting._generic_teacher` for the semantics)."""
-        preds = window_forecasts(
-            teacher,
-            y[self.columns_],
-            starts,
-            L,
-            H,
-            mode=self.generic_teacher,
-            check=lambda forecast, i: self._teacher_forecast_values(teacher, forecast, H, i),
-            verbose=int(self.verbose),
-        )
-        return (preds - self.scaler_mean_) / self.scaler_scale_
+        """Standardised forecasts of a non-skdistill teacher for every training window, series
+        by series (see :mod:`skdistill.forecasting._generic_teacher` for the semantics)."""
+        out = []
+        for i, (frame, local) in enumerate(zip(series.frames, starts, strict=True)):
+            for columns, fitted in _series_teachers(teacher, series, i, self.columns_):
+                preds = window_forecasts(
+                    fitted,
+                    frame[columns],
+                    local,
+                    L,
+                    H,
+                    mode=self.generic_teacher,
+                    check=lambda forecast, w, t=fitted, c=columns: self._teacher_forecast_values(
+                        t, forecast, H, w, c
+                    ),
+                    verbose=int(self.verbose),
+                )
+                out.append((i, columns, preds))
+        mean, scale = self.scaler_mean_, self.scaler_scale_
+        per_series = []
+        for i in range(len(series.frames)):
+            parts = {
+                c: p
+                for j, cols, p in out
+                if j == i
+                for c, p in zip(cols, np.moveaxis(p, -1, 0), strict=True)
+            }
+            preds = np.stack([parts[c] for c in self.columns_], axis=-1)
+            m, s = (mean[i], scale[i]) if series.is_panel else (mean, scale)
+            per_series.append((preds - m) / s)
+        return np.concatenate(per_series)
 
-    def _teacher_forecast_values(self, teacher, forecast, H: int, window: int) -> np.ndarray:
-        """A generic teacher's forecast as ``(H, C)`` in y's column order, or a ValueError.
+    def _teacher_forecast_values(
+        self, teacher, forecast, H: int, window: int, expected: list | None = None
+    ) -> np.ndarray:
+        """A generic teacher's forecast as ``(H, C)`` in the ``expected`` columns' order (y's
+        by default), or a ValueError.
 
         Rows must be the H steps (never broadcast), columns are matched by name (a
         univariate forecast may carry another name), values must be finite.
         """
+        expected = self.columns_ if expected is None else list(expected)
         name = type(teacher).__name__
         if isinstance(forecast, pd.Series):
             forecast = forecast.to_frame()
@@ -388,12 +445,12 @@ class DistilledMLPForecaster(MLPForecaster):
                 "teacher must forecast every step of fh as a DataFrame with y's columns."
             )
         columns = list(forecast.columns)
-        if columns != self.columns_:
-            if set(columns) == set(self.columns_) and len(columns) == len(self.columns_):
-                forecast = forecast[self.columns_]
-            elif not (len(columns) == 1 == len(self.columns_)):
+        if columns != expected:
+            if set(columns) == set(expected) and len(columns) == len(expected):
+                forecast = forecast[expected]
+            elif not (len(columns) == 1 == len(expected)):
                 raise ValueError(
-                    f"teacher {name} forecasts columns {columns}, but y has {self.columns_}; "
+                    f"teacher {name} forecasts columns {columns}, but y has {expected}; "
                     "columns are matched by name: the teacher must forecast y's columns."
                 )
         values = forecast.to_numpy(dtype=np.float64)
@@ -410,7 +467,7 @@ class DistilledMLPForecaster(MLPForecaster):
         from sktime.forecasting.naive import NaiveForecaster
 
         tiny_teacher = MLPForecaster(
-            window_length=8,
+            window_length=6,
             hidden_size=8,
             moving_avg=3,
             max_epochs=1,
@@ -420,7 +477,7 @@ class DistilledMLPForecaster(MLPForecaster):
         return [
             {
                 "teacher": tiny_teacher,
-                "window_length": 8,
+                "window_length": 6,
                 "hidden_size": 8,
                 "moving_avg": 3,
                 "n_scales": 0,

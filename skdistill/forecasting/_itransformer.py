@@ -24,7 +24,7 @@ class ITransformerForecaster(_ArchForecaster):
     e_layers : int, default=2
     d_ff : int, default=256
     dropout : float, default=0.1
-    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose
+    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose, global_model
         As for :class:`~skdistill.forecasting.MLPForecaster` (defaults 10, 32, 1e-4, 3, 0.2).
 
     Examples
@@ -57,6 +57,7 @@ class ITransformerForecaster(_ArchForecaster):
         device: str = "cpu",
         random_state: int | None = None,
         verbose: int = 0,
+        global_model: bool = True,
     ) -> None:
         self._init_params(locals())
 
@@ -70,7 +71,7 @@ class ITransformerForecaster(_ArchForecaster):
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
         return check_parameter_sets(
-            {"d_ff": 8, "d_model": 8, "e_layers": 1, "n_heads": 2, "window_length": 8},
+            {"d_ff": 8, "d_model": 8, "e_layers": 1, "n_heads": 2, "window_length": 6},
             {
                 "d_ff": 4,
                 "d_model": 4,

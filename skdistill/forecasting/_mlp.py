@@ -39,6 +39,11 @@ class MLPForecaster(TimeDistillParamsMixin, BaseDeepForecaster):
         Seed for weights and shuffling; fits are deterministic for a fixed seed.
     verbose : int, default=0
         1 prints a progress table per epoch.
+    global_model : bool, default=True
+        For a panel or hierarchy ``y`` (sktime's ``pd-multiindex`` / ``pd_multiindex_hier``):
+        True fits one model on the windows of every series (each series standardised by its
+        own training rows and validated on its own tail); False lets sktime fit one clone per
+        series. See the user guide's section on panels for when to pick which.
 
     Attributes
     ----------
@@ -46,11 +51,17 @@ class MLPForecaster(TimeDistillParamsMixin, BaseDeepForecaster):
         The trained net; ``net_.module_.student`` is the DMLP.
     history_ : skorch.History
         Per-epoch ``train_loss``, ``valid_loss`` (plain MSE), ``train_sup``, ``dur``, ...
-    scaler_mean_, scaler_scale_ : numpy.ndarray
-        Standardisation of each column (training rows only).
+    scaler_mean_, scaler_scale_ : numpy.ndarray of shape (n_columns,) or (n_series, n_columns)
+        Standardisation of each column (training rows only); for a panel one row per series.
     constant_channels_ : numpy.ndarray of bool
         Columns constant over the training rows: nothing to learn, so they are forecast as
-        their last observed value (a network would add its bias, noise in y's units).
+        their last observed value (a network would add its bias, noise in y's units). For a
+        panel one row per series.
+    series_keys_ : list or None
+        For a panel: each series' key (a tuple for a hierarchy), in the order of the scalers'
+        rows; None for a single series.
+    n_series_ : int
+        Number of series fitted (1 for a single series).
 
     Examples
     --------
@@ -77,6 +88,7 @@ class MLPForecaster(TimeDistillParamsMixin, BaseDeepForecaster):
         device: str = "cpu",
         random_state: int | None = None,
         verbose: int = 0,
+        global_model: bool = True,
     ) -> None:
         self._init_params(locals())
 
@@ -102,7 +114,7 @@ class MLPForecaster(TimeDistillParamsMixin, BaseDeepForecaster):
     def get_test_params(cls, parameter_set: str = "default"):
         """Cheap parameter sets for sktime's estimator checks."""
         return check_parameter_sets(
-            {"hidden_size": 8, "moving_avg": 3, "window_length": 8},
+            {"hidden_size": 8, "moving_avg": 3, "window_length": 6},
             {"hidden_size": 4, "moving_avg": 5, "norm": "revin", "window_length": 6},
             first_epochs=2,
         )

@@ -26,7 +26,7 @@ class PatchTSTForecaster(_ArchForecaster):
     patch_len, stride : int, default=16, 8
     d_model, n_heads, e_layers, d_ff : int, default=16, 4, 3, 128
     dropout : float, default=0.3
-    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose
+    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose, global_model
         Training, as for :class:`MLPForecaster` (defaults 100, 128, 1e-4, 10, 0.2).
 
     Examples
@@ -60,6 +60,7 @@ class PatchTSTForecaster(_ArchForecaster):
         device: str = "cpu",
         random_state: int | None = None,
         verbose: int = 0,
+        global_model: bool = True,
     ) -> None:
         self._init_params(locals())
 
@@ -74,7 +75,7 @@ class PatchTSTForecaster(_ArchForecaster):
                 "n_heads": 2,
                 "patch_len": 4,
                 "stride": 2,
-                "window_length": 8,
+                "window_length": 6,
             },
             {
                 "d_ff": 4,
@@ -104,7 +105,7 @@ class ModernTCNForecaster(_ArchForecaster):
     ffn_ratio : int, default=8
     n_blocks : int, default=1
     dropout : float, default=0.3
-    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose
+    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose, global_model
         Training, as for :class:`MLPForecaster` (defaults 100, 512, 1e-4, 20, 0.2).
 
     Examples
@@ -148,6 +149,7 @@ class ModernTCNForecaster(_ArchForecaster):
         device: str = "cpu",
         random_state: int | None = None,
         verbose: int = 0,
+        global_model: bool = True,
     ) -> None:
         self._init_params(locals())
 
@@ -162,7 +164,7 @@ class ModernTCNForecaster(_ArchForecaster):
                 "patch_size": 4,
                 "patch_stride": 2,
                 "small_size": 1,
-                "window_length": 8,
+                "window_length": 6,
             },
             {
                 "dims": 2,
@@ -191,7 +193,7 @@ class TimeMixerForecaster(_ArchForecaster):
     down_sampling_layers, down_sampling_window : int, default=3, 2
     moving_avg : int, default=25
     dropout : float, default=0.1
-    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose
+    max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose, global_model
         Training, as for :class:`MLPForecaster` (defaults 10, 16, 0.001, 10, 0.2). The
         reference's ETT learning rate, 0.01, was tuned for a look-back of 96; at 720 its wide
         time-mixing layers diverge with it (train loss above 1e4 within 25 steps on ETTh1), so
@@ -236,6 +238,7 @@ class TimeMixerForecaster(_ArchForecaster):
         device: str = "cpu",
         random_state: int | None = None,
         verbose: int = 0,
+        global_model: bool = True,
     ) -> None:
         self._init_params(locals())
 
@@ -250,7 +253,7 @@ class TimeMixerForecaster(_ArchForecaster):
                 "down_sampling_window": 2,
                 "e_layers": 1,
                 "moving_avg": 3,
-                "window_length": 8,
+                "window_length": 6,
             },
             {
                 "d_ff": 4,
@@ -260,6 +263,6 @@ class TimeMixerForecaster(_ArchForecaster):
                 "dropout": 0.0,
                 "e_layers": 1,
                 "moving_avg": 3,
-                "window_length": 8,
+                "window_length": 4,
             },
         )

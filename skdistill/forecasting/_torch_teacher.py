@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from skdistill._validation import check_choice, check_int, resolve_device
-from skdistill.forecasting._base import BaseDeepForecaster, _index_step
+from skdistill.forecasting._base import BaseDeepForecaster
+from skdistill.forecasting._panel import split_series
 from skdistill.nn.forecasting.external import (
     FEATURE_POOLINGS,
     INPUT_LAYOUTS,
@@ -256,17 +257,22 @@ class TorchForecaster(BaseDeepForecaster):
     def _fit(self, y: pd.DataFrame, X=None, fh=None):
         self._check_params()
         device = resolve_device(self.device)
-        y = self._checked_y(y)
-        values = self._check_y(y)
-        step = _index_step(y.index, "y")
+        series = split_series(y)
+        series.frames = [self._checked_y(f) for f in series.frames]
+        values = [self._check_y(f, series.label(i)) for i, f in enumerate(series.frames)]
+        step = self._common_step(series)
         L = int(self.window_length)
-        n_rows, C = values.shape
-        if n_rows < L:
-            raise ValueError(
-                f"y has {n_rows} rows; the module's look-back window_length={L} needs at least "
-                f"{L}. Pass a longer series."
-            )
-        mean, scale = self._module_scaling(values)
+        for i, v in enumerate(values):
+            if len(v) < L:
+                raise ValueError(
+                    f"{series.label(i)} has {len(v)} rows; the module's look-back "
+                    f"window_length={L} needs at least {L}. Pass a longer series."
+                )
+        C = values[0].shape[1]
+        # "standard" scales each series of a panel by its own statistics; fixed statistics
+        # ("none", a pair) are the module's and the same for every series.
+        scalers = [self._module_scaling(v) for v in values]
+        mean, scale = scalers[-1]
         wrapped = ExternalForecaster(
             self.module,
             L,
@@ -279,7 +285,7 @@ class TorchForecaster(BaseDeepForecaster):
             feature_pooling=self.feature_pooling,
         )
         # The probing batch is y's last window, repeated: real values in the module's units.
-        last = ((values[-L:] - mean) / scale)[None]
+        last = ((values[-1][-L:] - mean) / scale)[None]
         example = torch.as_tensor(np.repeat(last, probe_batch_size(C), axis=0), device=device)
         wrapped.probe(example.float())
         H = wrapped.horizon
@@ -297,11 +303,10 @@ class TorchForecaster(BaseDeepForecaster):
         self.wrapped_ = wrapped
         self.horizon_, self.fh_steps_ = H, steps
         self.teacher_layer_, self.feature_dim_ = wrapped.layer, wrapped.feature_dim
-        self.columns_, self.n_channels_ = list(y.columns), C
-        self.scaler_mean_, self.scaler_scale_ = mean, scale
+        self.columns_, self.n_channels_ = list(series.frames[0].columns), C
+        self._set_series_state(series, values, scalers, [len(v) for v in values], step)
+        self.constant_channels_ = None  # the module forecasts every channel itself
         self.device_ = device
-        self._context = values[-L:].copy()
-        self._context_end, self._index_step = y.index[-1], step
         return self
 
     def _predict(self, fh, X=None):
@@ -319,9 +324,13 @@ class TorchForecaster(BaseDeepForecaster):
         return self.wrapped_
 
     @torch.no_grad()
-    def _predict_full(self, windows: np.ndarray) -> np.ndarray:
-        """Forecast all ``horizon_`` steps for windows ``(n, L, C)`` in y units."""
-        z = (windows - self.scaler_mean_) / self.scaler_scale_
+    def _predict_full(self, windows: np.ndarray, series: np.ndarray | None = None) -> np.ndarray:
+        """Forecast all ``horizon_`` steps for windows ``(n, L, C)`` in y units (``series``:
+        each window's position in ``series_keys_``, for panels)."""
+        mean, scale, _ = self._scaling(series)
+        if np.ndim(mean) == 2:  # one row per window
+            mean, scale = mean[:, None], scale[:, None]
+        z = (windows - mean) / scale
         out = [
             self.wrapped_(
                 torch.as_tensor(z[lo : lo + self.batch_size], device=self.device_).float()
@@ -332,7 +341,7 @@ class TorchForecaster(BaseDeepForecaster):
         ]
         if not out:
             return np.empty((0, self.horizon_, self.n_channels_))
-        return np.concatenate(out).astype(np.float64) * self.scaler_scale_ + self.scaler_mean_
+        return np.concatenate(out).astype(np.float64) * scale + mean
 
     def n_parameters(self) -> int:
         """Number of parameters of the wrapped module."""

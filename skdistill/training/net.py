@@ -39,6 +39,8 @@ from skdistill.training.accelerate import make_net
 
 #: Batch keys of cached teacher outputs (stripped before the student runs).
 TEACHER_PRED, TEACHER_FEAT = "teacher_pred", "teacher_feat"
+#: Batch key of each window's series in a panel (for a teacher scaled per series).
+SERIES = "series"
 
 
 class DistillNet(NeuralNet):
@@ -159,7 +161,10 @@ class DistillNet(NeuralNet):
             raise RuntimeError("no cached teacher outputs in the batch and no teacher set.")
         else:
             x = X["x"] if isinstance(X, Mapping) else X
-            pred, feats = self.teacher(to_tensor(x, device=self.device))
+            series = X.get(SERIES) if isinstance(X, Mapping) else None
+            if series is not None:
+                series = to_tensor(series, device=self.device)
+            pred, feats = self.teacher(to_tensor(x, device=self.device), series)
         if feats is None:
             feats = ()
         elif not isinstance(feats, list | tuple):

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from skdistill.losses.base import TeacherOutputs
+from skdistill.training.net import SERIES
 
 
 class TeacherAdapter(nn.Module):
@@ -32,8 +33,10 @@ class TeacherAdapter(nn.Module):
     ----------
     teacher : nn.Module
         Has ``forward_features(x) -> (prediction, feature)``.
-    student_mean, student_scale, teacher_mean, teacher_scale : array-like of shape (C,)
-        Per-channel standardisation of both sides.
+    student_mean, student_scale, teacher_mean, teacher_scale : array-like of shape (C,) or (S, C)
+        Per-channel standardisation of both sides; ``(S, C)``: one row per series of a panel
+        (the same series, in the same order, on both sides where both are 2-D). Then
+        ``forward`` needs each window's series.
     teacher_window : int
         The teacher's look-back.
     horizon : int
@@ -66,10 +69,17 @@ class TeacherAdapter(nn.Module):
         """Width of the teacher's feature (per channel token)."""
         return int(self.teacher.feature_dim)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        x_t = x[:, -self.teacher_window :] * self.gain + self.shift
+    def forward(
+        self, x: torch.Tensor, series: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        gain, shift = self.gain, self.shift
+        if gain.ndim == 2:  # scaled per series: each window takes its series' row
+            if series is None:
+                raise ValueError("this teacher is scaled per series: pass each window's series.")
+            gain, shift = gain[series].unsqueeze(1), shift[series].unsqueeze(1)
+        x_t = x[:, -self.teacher_window :] * gain + shift
         pred, feat = self.teacher.forward_features(x_t)
-        pred = (pred[:, : self.horizon] - self.shift) / self.gain
+        pred = (pred[:, : self.horizon] - shift) / gain
         return pred, feat
 
 
@@ -82,8 +92,10 @@ class EnsembleAdapter(nn.Module):
         self.adapters = nn.ModuleList(adapters)
         self.register_buffer("weights", torch.as_tensor(np.asarray(weights, dtype=np.float32)))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        preds, feats = zip(*(a(x) for a in self.adapters), strict=True)
+    def forward(
+        self, x: torch.Tensor, series: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        preds, feats = zip(*(a(x, series) for a in self.adapters), strict=True)
         pred = sum(w * p for w, p in zip(self.weights, preds, strict=True))
         return pred, list(feats)
 
@@ -119,8 +131,10 @@ class ProjectedTeacher(nn.Module):
     def feature_dim(self) -> int:
         return int(self.basis.shape[0])
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        pred, feat = self.adapter(x)
+    def forward(
+        self, x: torch.Tensor, series: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        pred, feat = self.adapter(x, series)
         return pred, (feat.float() - self.mean) @ self.basis.T
 
 
@@ -186,8 +200,10 @@ def project_features(
     batch = teacher_batch(adapter, dataset, chunk_bytes, device)
     tokens = None  # filled in place: the sample exists once
     for lo in range(0, len(rows), batch):
-        contexts = torch.stack([dataset[int(i)][0]["x"] for i in rows[lo : lo + batch]])
-        _, feat = adapter(contexts.to(device))
+        items = [dataset[int(i)][0] for i in rows[lo : lo + batch]]
+        contexts = torch.stack([item["x"] for item in items])
+        series = torch.stack([item[SERIES] for item in items]) if SERIES in items[0] else None
+        _, feat = adapter(contexts.to(device), _on(series, device))
         feat = feat.float().cpu().reshape(-1, feat.shape[-1])
         if tokens is None:
             tokens = torch.empty((len(rows) * n_channels, feat.shape[-1]))
@@ -214,14 +230,14 @@ def _float32_empty(shape: tuple[int, ...]) -> torch.Tensor:
 _ACTIVATION_FACTOR = 8
 
 
-def _raw_outputs(adapter: nn.Module, probe: torch.Tensor) -> int:
-    """Numbers a teacher's pass outputs for ``probe``, before any projection of its feature
+def _raw_outputs(adapter: nn.Module, probe: tuple) -> int:
+    """Numbers a teacher's pass outputs for ``probe`` (contexts, series), before any projection of its feature
     (a projected feature is small, the teacher's activations are not)."""
     if isinstance(adapter, EnsembleAdapter):
         return sum(_raw_outputs(a, probe) for a in adapter.adapters)
     if isinstance(adapter, ProjectedTeacher):
         return _raw_outputs(adapter.adapter, probe)
-    pred, feat = adapter(probe)
+    pred, feat = adapter(*probe)
     feats = list(feat) if isinstance(feat, list | tuple) else [feat]
     return pred.numel() + sum(f.numel() for f in feats)
 
@@ -231,8 +247,9 @@ def teacher_batch(adapter: nn.Module, dataset, chunk_bytes: int, device: str) ->
     """Windows per teacher pass so that a pass holds about ``chunk_bytes``: its input, and
     ``_ACTIVATION_FACTOR`` times its outputs for the teacher's activations (measured on one
     window). Between 1 and 1024."""
-    probe = next(iter(dataset.contexts(1, stop=1))).to(device)
-    per_window = 4 * (probe.numel() + _ACTIVATION_FACTOR * _raw_outputs(adapter, probe))
+    contexts, series = next(iter(dataset.contexts(1, stop=1)))
+    probe = (contexts.to(device), _on(series, device))
+    per_window = 4 * (contexts.numel() + _ACTIVATION_FACTOR * _raw_outputs(adapter, probe))
     return max(1, min(1024, chunk_bytes // max(per_window, 1)))
 
 
@@ -266,8 +283,8 @@ def compute_teacher_outputs(
     batch = teacher_batch(adapter, dataset, chunk_bytes, device)
     pred_out, feat_out = None, []
     row = 0
-    for contexts in dataset.contexts(batch, stop=n):
-        pred, feat = adapter(contexts.to(device))
+    for contexts, series in dataset.contexts(batch, stop=n):
+        pred, feat = adapter(contexts.to(device), _on(series, device))
         feats = (list(feat) if isinstance(feat, list | tuple) else [feat]) if with_features else []
         if pred_out is None:
             pred_out = allocate((n, *pred.shape[1:]))
@@ -281,6 +298,10 @@ def compute_teacher_outputs(
             _store(out, rows, f.float().cpu(), f"feature {k}")
         row += len(contexts)
     return TeacherOutputs(pred_out, tuple(feat_out))
+
+
+def _on(series: torch.Tensor | None, device: str) -> torch.Tensor | None:
+    return None if series is None else series.to(device)
 
 
 def _store(out: torch.Tensor, rows: slice, value: torch.Tensor, name: str) -> None:
@@ -314,5 +335,5 @@ class FrozenTeacher:
         return self
 
     @torch.no_grad()
-    def __call__(self, x: torch.Tensor):
-        return self.module.eval()(x)
+    def __call__(self, x: torch.Tensor, series: torch.Tensor | None = None):
+        return self.module.eval()(x, series)

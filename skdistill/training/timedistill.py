@@ -376,20 +376,30 @@ def predict_student(
 ) -> np.ndarray:
     """Forecast windows ``(n, L, C)`` given in data units with the fitted student.
 
-    The windows are standardised with ``mean`` / ``scale``, run ``batch`` at a time (the
-    input never exists standardised in full), and the forecasts mapped back to data units:
-    ``(n, H, C)`` float64. Channels flagged in ``constant`` (constant over the training data,
-    see :func:`~skdistill.training.windows.constant_channels`) are forecast as their last
-    value in each window.
+    The windows are standardised with ``mean`` / ``scale`` (``(C,)`` for every window, or
+    ``(n, C)``: one row per window, as for the series of a panel), run ``batch`` at a time
+    (the input never exists standardised in full), and the forecasts mapped back to data
+    units: ``(n, H, C)`` float64. Channels flagged in ``constant`` (``(C,)`` or ``(n, C)``;
+    constant over the training data, see
+    :func:`~skdistill.training.windows.constant_channels`) are forecast as their last value
+    in each window.
     """
     module = net.module_.student.eval()
+    per_window = np.ndim(mean) == 2
     out = []
     for lo in range(0, len(windows), batch):
-        z = (windows[lo : lo + batch] - mean) / scale
-        out.append(module(torch.as_tensor(z, dtype=torch.float32, device=net.device)).cpu().numpy())
+        m, s = (
+            (mean[lo : lo + batch, None], scale[lo : lo + batch, None])
+            if per_window
+            else (mean, scale)
+        )
+        z = (windows[lo : lo + batch] - m) / s
+        pred = module(torch.as_tensor(z, dtype=torch.float32, device=net.device)).cpu().numpy()
+        out.append(pred.astype(np.float64) * s + m)
     if not out:
-        return np.empty((0, module.horizon, len(np.atleast_1d(mean))))
-    pred = np.concatenate(out).astype(np.float64) * scale + mean
+        return np.empty((0, module.horizon, np.shape(mean)[-1]))
+    pred = np.concatenate(out)
     if constant is not None and constant.any():
-        pred[..., constant] = windows[:, -1:, constant]
+        mask = constant[:, None, :] if np.ndim(constant) == 2 else constant
+        pred = np.where(mask, windows[:, -1:, :], pred)
     return pred

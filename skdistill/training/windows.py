@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from skdistill.losses.base import TeacherOutputs
-from skdistill.training.net import TEACHER_FEAT, TEACHER_PRED
+from skdistill.training.net import SERIES, TEACHER_FEAT, TEACHER_PRED
 
 
 def standard_scaler(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -97,6 +97,10 @@ class SlidingWindowDataset(_Windows):
         Window start rows; default every start with a full target.
     teacher : TeacherOutputs, optional
         Cached teacher outputs, one row per window, for the first windows.
+    series_ids : array-like of int, optional
+        For several series laid end to end in ``series`` (a panel): the series of each
+        window, which items carry as ``"series"`` (a teacher scaled per series needs it).
+        The caller's starts keep each window within its series.
     """
 
     def __init__(
@@ -106,6 +110,7 @@ class SlidingWindowDataset(_Windows):
         horizon: int,
         starts=None,
         teacher: TeacherOutputs | None = None,
+        series_ids=None,
     ) -> None:
         self.series = torch.as_tensor(np.asarray(series, dtype=np.float32))
         if self.series.ndim != 2:
@@ -120,6 +125,11 @@ class SlidingWindowDataset(_Windows):
             raise ValueError("window starts out of range for this series, look-back and horizon.")
         self.teacher = teacher
         self.n_channels = self.series.shape[1]
+        self.series_ids = None
+        if series_ids is not None:
+            self.series_ids = torch.as_tensor(np.asarray(series_ids, dtype=np.int64))
+            if self.series_ids.shape != (len(self.starts),):
+                raise ValueError("series_ids must hold one series per window start.")
 
     def __len__(self) -> int:
         return len(self.starts)
@@ -128,15 +138,20 @@ class SlidingWindowDataset(_Windows):
         s = int(self.starts[i])
         mid = s + self.window_length
         x = {"x": self.series[s:mid], **self._teacher_entries(i)}
+        if self.series_ids is not None:
+            x[SERIES] = self.series_ids[i]
         return x, self.series[mid : mid + self.horizon]
 
     def contexts(self, batch_size: int = 1024, stop: int | None = None):
-        """Yield batches of contexts ``(b, L, C)`` of the first ``stop`` windows, in order."""
+        """Yield ``(contexts (b, L, C), series (b,) or None)`` of the first ``stop`` windows,
+        in order, ``batch_size`` at a time."""
         starts = self.starts[:stop]
+        series = None if self.series_ids is None else self.series_ids[: len(starts)]
         offsets = torch.arange(self.window_length)
         for lo in range(0, len(starts), batch_size):
             rows = torch.as_tensor(starts[lo : lo + batch_size])[:, None] + offsets[None, :]
-            yield self.series[rows]
+            ids = None if series is None else series[lo : lo + batch_size]
+            yield self.series[rows], ids
 
 
 class ArrayWindowDataset(_Windows):
@@ -155,10 +170,10 @@ class ArrayWindowDataset(_Windows):
         return {"x": self.X[i], **self._teacher_entries(i)}, self.Y[i]
 
     def contexts(self, batch_size: int = 1024, stop: int | None = None):
-        """Yield batches of contexts ``(b, L, C)`` of the first ``stop`` windows, in order."""
+        """Yield ``(contexts (b, L, C), None)`` of the first ``stop`` windows, in order."""
         X = self.X[:stop]
         for lo in range(0, len(X), batch_size):
-            yield X[lo : lo + batch_size]
+            yield X[lo : lo + batch_size], None
 
 
 class TailSplit:
