@@ -301,6 +301,9 @@ class BaseDeepForecaster(BaseForecaster):
         )
         n_valid = int(sum(len(v) for v in valid_local))
         n_channels = values[0].shape[1]
+        # One float32 array of every series; the per-series copies go at once.
+        laid = np.concatenate(z) if len(z) > 1 else z[0]
+        del z
 
         self.columns_ = list(series.frames[0].columns)
         self.n_channels_ = n_channels
@@ -312,7 +315,7 @@ class BaseDeepForecaster(BaseForecaster):
         seed = seed_from(self.random_state)
         teachers, loss = self._distillation(y, series, train_local)
         data = SlidingWindowDataset(
-            np.concatenate(z) if len(z) > 1 else z[0],
+            laid,
             L,
             H,
             starts=starts,
