@@ -517,9 +517,13 @@ def ctrl_c():
     timers = []
 
     def press(delay: float):
-        timer = threading.Timer(delay, os.kill, (os.getpid(), signal.SIGINT))
-        timers.append(timer)
-        timer.start()
+        # Pressed again every 10 s until the test ends: Python swallows a KeyboardInterrupt
+        # raised while a finaliser runs ("Exception ignored in ..."), and a single lost press
+        # would leave an endless fit running forever instead of failing.
+        for k in range(6):
+            timer = threading.Timer(delay + 10 * k, os.kill, (os.getpid(), signal.SIGINT))
+            timers.append(timer)
+            timer.start()
 
     yield press
     for t in timers:
