@@ -515,6 +515,9 @@ def ctrl_c():
     import threading
 
     timers = []
+    # Python's own Ctrl-C handling, whatever an earlier test's library installed (in the full
+    # suite a SIGINT sent here was once never raised at all).
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
 
     def press(delay: float):
         # Pressed again every 10 s until the test ends: Python swallows a KeyboardInterrupt
@@ -528,6 +531,7 @@ def ctrl_c():
     yield press
     for t in timers:
         t.cancel()
+    signal.signal(signal.SIGINT, previous)
 
 
 def _endless(**params):
