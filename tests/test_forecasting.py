@@ -408,6 +408,12 @@ def test_too_short_series_names_the_minimum(etth1):
         tiny_mlp(validation_size=None).fit(etth1.iloc[:59], fh=range(1, H + 1))
 
 
+def test_series_shorter_than_one_window_is_blamed_on_the_look_back(etth1):
+    # With the default validation_size, not "validation_size gives too few rows".
+    with pytest.raises(ValueError, match=r"window_length=48 and horizon 12.*at least 60 rows"):
+        tiny_mlp().fit(etth1.iloc[:40], fh=range(1, H + 1))
+
+
 def test_predict_windows_with_wrong_shape(etth1):
     f = tiny_mlp(max_epochs=1).fit(etth1, fh=[1, 2])
     with pytest.raises(ValueError, match=r"windows must have shape \(n, 48, 7\)"):

@@ -358,6 +358,14 @@ class BaseDeepForecaster(BaseForecaster):
         """
         n_vals, n_trains, short = [], [], []
         for i, v in enumerate(values):
+            if len(v) < L + H and not series.is_panel:
+                # Said before any validation split: a series too short for one window is about
+                # the look-back and the horizon, whatever validation_size asks for.
+                raise ValueError(
+                    f"{series.label(i)} has {len(v)} rows; with window_length={L} and horizon "
+                    f"{H} one window needs at least {L + H} rows (window_length + horizon), "
+                    "before any validation rows. Use a longer series or a shorter window_length."
+                )
             try:
                 n_val = self._n_valid_rows(len(v), H)
             except ValueError:
