@@ -356,7 +356,7 @@ class BaseDeepForecaster(BaseForecaster):
         if it holds a look-back; it then gives no window, and its scaler is fitted on all its
         rows. A single series, or a panel in which no series gives a window, is refused.
         """
-        n_vals, n_trains, short = [], [], []
+        n_vals, short = [], []
         for i, v in enumerate(values):
             if len(v) < L + H and not series.is_panel:
                 # Said before any validation split: a series too short for one window is about
@@ -372,19 +372,20 @@ class BaseDeepForecaster(BaseForecaster):
                 if not series.is_panel:
                     raise
                 n_val = None  # too short to validate on: a short series of the panel
-            if n_val is None or len(v) - n_val < L + H:
-                short.append(i)
-                if not series.is_panel or len(short) == len(values):
-                    n_val = n_val or 0
-                    raise ValueError(
-                        f"{series.label(i)} has {len(v)} rows; with window_length={L}, horizon "
-                        f"{H} and {n_val} validation rows it needs at least {L + H + n_val} rows "
-                        "(window_length + horizon + validation). Use a longer series, a shorter "
-                        "window_length, or a smaller validation_size."
-                    )
-                n_val = 0
-            n_vals.append(n_val)
-            n_trains.append(len(v) - n_val)
+            if n_val is not None and len(v) - n_val >= L + H:
+                n_vals.append(n_val)
+                continue
+            if not series.is_panel or len(short) == len(values) - 1:
+                n_val = n_val or 0
+                raise ValueError(
+                    f"{series.label(i)} has {len(v)} rows; with window_length={L}, horizon {H} "
+                    f"and {n_val} validation rows it needs at least {L + H + n_val} rows "
+                    "(window_length + horizon + validation). Use a longer series, a shorter "
+                    "window_length, or a smaller validation_size."
+                )
+            short.append(i)
+            n_vals.append(0)  # no windows: its scaler is fitted on all its rows
+        n_trains = [len(v) - n for v, n in zip(values, n_vals, strict=True)]
         too_short = [i for i in short if len(values[i]) < L]
         if too_short:
             i = too_short[0]

@@ -395,8 +395,9 @@ class DistilledMLPForecaster(MLPForecaster):
     ) -> np.ndarray:
         """Standardised forecasts of a non-skdistill teacher for every training window, series
         by series (see :mod:`skdistill.forecasting._generic_teacher` for the semantics)."""
-        out = []
+        per_series = []
         for i, (frame, local) in enumerate(zip(series.frames, starts, strict=True)):
+            by_column = {}
             for columns, fitted in _series_teachers(teacher, series, i, self.columns_):
                 preds = window_forecasts(
                     fitted,
@@ -410,19 +411,10 @@ class DistilledMLPForecaster(MLPForecaster):
                     ),
                     verbose=int(self.verbose),
                 )
-                out.append((i, columns, preds))
-        mean, scale = self.scaler_mean_, self.scaler_scale_
-        per_series = []
-        for i in range(len(series.frames)):
-            parts = {
-                c: p
-                for j, cols, p in out
-                if j == i
-                for c, p in zip(cols, np.moveaxis(p, -1, 0), strict=True)
-            }
-            preds = np.stack([parts[c] for c in self.columns_], axis=-1)
-            m, s = (mean[i], scale[i]) if series.is_panel else (mean, scale)
-            per_series.append((preds - m) / s)
+                by_column.update(zip(columns, np.moveaxis(preds, -1, 0), strict=True))
+            preds = np.stack([by_column[c] for c in self.columns_], axis=-1)
+            mean, scale, _ = self._scaling(np.intp(i))
+            per_series.append((preds - mean) / scale)
         return np.concatenate(per_series)
 
     def _teacher_forecast_values(
