@@ -122,6 +122,26 @@ def evaluate_windows(
     dict
         ``mse``, ``mae`` (floats, averaged over all windows, steps and channels) and
         ``n_windows``.
+
+    Examples
+    --------
+    Any object with ``window_length`` and ``predict_windows`` is scored; here one that
+    repeats the last row of each context, on a series rising by 2 a row:
+
+    >>> import numpy as np
+    >>> from skdistill.metrics import evaluate_windows
+    >>> class Persistence:
+    ...     window_length = 4
+    ...     def predict_windows(self, contexts):
+    ...         return np.repeat(contexts[:, -1:], 2, axis=1)
+    >>> values = np.arange(20.0).reshape(10, 2)
+    >>> evaluate_windows(Persistence(), values, slice(0, 10), [0, 0], [1, 1], horizon=2)
+    {'mse': 10.0, 'mae': 3.0, 'n_windows': 5}
+
+    For a fitted skdistill forecaster on a dataset of the benchmark, score the test rows of
+    :func:`~skdistill.datasets.ltsf_split` with the scaler the forecaster fitted on its
+    training rows: ``evaluate_windows(f, df.to_numpy(), test, f.scaler_mean_,
+    f.scaler_scale_, H)``.
     """
     values = np.asarray(values, dtype=np.float64)
     mean = np.asarray(mean, dtype=np.float64)
@@ -206,4 +226,65 @@ def latency_ms(forecaster, contexts, repeats: int = 30, warmup: int = 5) -> dict
         "repeats": int(repeats),
         "n_windows": int(len(contexts)),
         "device": str(device),
+    }
+
+
+def interleaved_latency_ms(
+    forecasters: dict, contexts, repeats: int = 31, warmup: int = 3
+) -> dict[str, dict]:
+    """Median forward-pass times of several fitted forecasters, measured interleaved.
+
+    One round times each network once on the same batch, in turn, so that a burst of load
+    on a shared machine slows every model alike instead of whichever was being timed; the
+    median over ``repeats`` rounds is reported per model. Otherwise as :func:`latency_ms`
+    (pure torch forward, eval mode, ``no_grad``, standardised float32 input on the model's
+    device, torch's thread settings as they are).
+
+    Returns
+    -------
+    dict
+        Per name: ``ms`` (median), ``min_ms``, ``repeats``, ``n_windows``, ``device``.
+    """
+    import torch
+
+    if repeats < 1 or warmup < 0:
+        raise ValueError(f"repeats must be >= 1 and warmup >= 0; got {repeats}, {warmup}.")
+    contexts = np.asarray(contexts, dtype=np.float64)
+    if contexts.ndim != 3:
+        raise ValueError(f"contexts must be 3-D (n, L, C); got shape {contexts.shape}.")
+    runs = {}
+    for name, f in forecasters.items():
+        device = torch.device(f.net_.device)
+        z = (contexts - f.scaler_mean_) / f.scaler_scale_
+        runs[name] = (
+            f._student_module().eval(),
+            torch.as_tensor(z, dtype=torch.float32, device=device),
+            device,
+        )
+    times: dict[str, list[float]] = {name: [] for name in runs}
+    with torch.no_grad():
+        for _ in range(warmup):
+            for module, x, _device in runs.values():
+                module(x)
+        for r in range(repeats):
+            names = list(runs)
+            # Rotate the order too: no model is always timed right after the same one.
+            for name in names[r % len(names) :] + names[: r % len(names)]:
+                module, x, device = runs[name]
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                t0 = time.perf_counter()
+                module(x)
+                if device.type == "cuda":
+                    torch.cuda.synchronize(device)
+                times[name].append(1000.0 * (time.perf_counter() - t0))
+    return {
+        name: {
+            "ms": float(np.median(t)),
+            "min_ms": float(np.min(t)),
+            "repeats": repeats,
+            "n_windows": len(contexts),
+            "device": str(runs[name][2]),
+        }
+        for name, t in times.items()
     }

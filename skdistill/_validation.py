@@ -115,17 +115,52 @@ def check_random_state(value) -> None:
         check_int(value, "random_state", minimum=0)
 
 
+#: The values of ``precision`` (Lightning's names); ``"bf16-mixed"`` is an alias of ``"bf16"``.
+PRECISIONS = ("32", "bf16", "16-mixed")
+_PRECISION_ALIASES = {"bf16-mixed": "bf16"}
+
+
+def check_precision(value) -> str:
+    """``precision`` in its canonical form: "32", "bf16" (alias "bf16-mixed") or "16-mixed".
+
+    The int 32 is accepted for "32"; anything else is a ValueError naming the parameter and
+    the allowed values.
+    """
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value == 32:
+        return "32"
+    allowed = [*PRECISIONS, *_PRECISION_ALIASES]
+    if not isinstance(value, str) or _PRECISION_ALIASES.get(value, value) not in PRECISIONS:
+        raise ValueError(f"Unknown precision {value!r}: precision must be one of {allowed}.")
+    return _PRECISION_ALIASES.get(value, value)
+
+
+def check_precision_device(precision, device: str) -> str:
+    """``precision`` checked for the resolved ``device``: float16 autocast with gradient
+    scaling ("16-mixed") is a CUDA feature; on any other device it is a ValueError."""
+    precision = check_precision(precision)
+    if precision == "16-mixed" and not str(device).startswith("cuda"):
+        raise ValueError(
+            f"precision='16-mixed' (float16 autocast with gradient scaling) needs a CUDA "
+            f"device; device is {device!r}. Use precision='bf16' (bfloat16 autocast, also on "
+            "CPU) or precision='32'."
+        )
+    return precision
+
+
 def check_training_params(est, *, validation_unit: str | None = None) -> None:
     """The training parameters every estimator of the package shares.
 
-    ``max_epochs``, ``batch_size``, ``lr``, ``verbose`` and ``random_state`` always; ``patience``
-    and ``validation_size`` (counted in ``validation_unit``) where the estimator validates.
+    ``max_epochs``, ``batch_size``, ``lr``, ``verbose``, ``random_state``, ``precision`` and
+    ``compile`` always; ``patience`` and ``validation_size`` (counted in ``validation_unit``)
+    where the estimator validates.
     """
     check_int(est.max_epochs, "max_epochs", minimum=1)
     check_int(est.batch_size, "batch_size", minimum=1)
     check_float(est.lr, "lr", strict=True)
     check_int(est.verbose, "verbose", minimum=0)
     check_random_state(est.random_state)
+    check_precision(getattr(est, "precision", "32"))
+    check_bool(getattr(est, "compile", False), "compile")
     if validation_unit is not None:
         check_int(est.patience, "patience", minimum=1, allow_none=True)
         check_validation_size(est.validation_size, validation_unit)

@@ -145,8 +145,19 @@ def _export(module, examples, batch, input_names, output_name, opset):
     with torch.no_grad(), warnings.catch_warnings():
         # The forecasters' MeanNorm / RevIN keep the statistics of the current window on the
         # module between normalize() and denormalize() of one forward pass; the exporter
-        # traces that correctly (they are intermediate values of the graph) but warns.
-        warnings.filterwarnings("ignore", message=".*were assigned during export.*")
+        # traces that correctly (they are intermediate values of the graph) but warns
+        # ("was assigned" for one attribute, "were assigned" for several).
+        warnings.filterwarnings(
+            "ignore", category=UserWarning, message=r".*(was|were) assigned during export"
+        )
+        # torch's own deep copy of the exported program's tree specs goes through the
+        # deprecated LeafSpec constructor (seen with torch 2.13): torch-internal, nothing a
+        # user can act on.
+        warnings.filterwarnings(
+            "ignore",
+            category=FutureWarning,
+            message=r"`isinstance\(treespec, LeafSpec\)` is deprecated",
+        )
         program = torch.onnx.export(
             module,
             examples,

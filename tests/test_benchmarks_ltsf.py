@@ -97,6 +97,111 @@ def test_report_tables_and_plots(tiny_run, tmp_path):
     assert all(p.stat().st_size > 1000 for p in paths["plots"])
 
 
+@pytest.mark.parametrize(
+    "latencies", [(0.3, 0.5, 1.1, 2.5), (0.3, 0.45), (0.05, 300.0), (1e-4, 1e5)]
+)
+def test_latency_plot_tick_labels_do_not_overlap(monkeypatch, tmp_path, latencies):
+    # Issue 20: over about a decade, matplotlib labelled the log axis' minor ticks
+    # ("3x10^-1", "4x10^-1", ...) and the labels ran into each other.
+    from skdistill.benchmarks import ltsf_report
+    from skdistill.benchmarks._report import pyplot
+
+    figures = []
+
+    def keep(fig, folder, name, names):
+        fig.tight_layout()
+        fig.canvas.draw()
+        figures.append(fig)
+
+    monkeypatch.setattr(ltsf_report, "save", keep)
+    records = [
+        {
+            "dataset": "ETTh1",
+            "horizon": 96,
+            "teacher": f"t{i}",
+            "method": "teacher",
+            "mse": 0.4,
+            "latency_ms": latency,
+        }
+        for i, latency in enumerate(latencies)
+    ]
+    records.append(
+        {
+            "dataset": "ETTh1",
+            "horizon": 96,
+            "teacher": None,
+            "method": "mlp",
+            "mse": 0.45,
+            "latency_ms": min(latencies),
+        }
+    )
+    ltsf_report._latency_plot(records, tmp_path, [])
+    (fig,) = figures
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    lo, hi = ax.get_xlim()
+    ticks = ax.xaxis.get_major_ticks() + ax.xaxis.get_minor_ticks()
+    shown = [
+        t.label1
+        for t in ticks
+        if lo <= t.get_loc() <= hi and t.label1.get_visible() and t.label1.get_text()
+    ]
+    assert len(shown) >= 2  # the axis is still labelled
+    assert not [t for t in ax.xaxis.get_minor_ticks() if t.label1.get_text()]
+    boxes = sorted((label.get_window_extent(renderer) for label in shown), key=lambda b: b.x0)
+    assert all(a.x1 < b.x0 for a, b in zip(boxes[:-1], boxes[1:], strict=True))
+    pyplot().close(fig)
+
+
+def test_run_lock_is_removed_and_still_excludes(tmp_path):
+    # Issue 20: append_run left .run.lock in the output folder. Removed now, and the lock
+    # still lets one writer at a time read-modify-write run.json.
+    import threading
+    import time
+
+    from skdistill.benchmarks._common import append_run, exclusive
+
+    lock = tmp_path / ".run.lock"
+    inside, most = [0], [0]
+    guard = threading.Lock()
+
+    def hold():
+        with exclusive(lock):
+            with guard:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.01)
+            with guard:
+                inside[0] -= 1
+
+    # Staggered, so that some open the file while a holder removes it (the classic race of
+    # removing a lock file: two holders, one on the removed file and one on a new one).
+    threads = [threading.Thread(target=hold) for _ in range(16)]
+    for t in threads:
+        t.start()
+        time.sleep(0.004)
+    for t in threads:
+        t.join()
+    assert most[0] == 1 and not lock.exists()
+
+    # A holder makes a second one wait (not fail), and the file goes once both are done.
+    entered = threading.Event()
+    with exclusive(lock):
+        other = threading.Thread(target=lambda: (hold(), entered.set()))
+        other.start()
+        assert not entered.wait(0.2)
+    assert entered.wait(5) and not lock.exists()
+    other.join()
+
+    writers = [threading.Thread(target=append_run, args=(tmp_path, TINY)) for _ in range(6)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    assert len(json.loads((tmp_path / "run.json").read_text())["runs"]) == 6
+    assert not lock.exists()
+
+
 def test_bad_configuration_is_named():
     with pytest.raises(ValueError, match="methods: unknown"):
         run_ltsf(LTSFConfig(methods=("teacher", "distil")), "unused")
@@ -186,3 +291,36 @@ def test_teachers_from_outside_the_package(tmp_path, shared_data):
     )
     hf_again = [r for r in again if r["teacher"] == "hf_patchtst" and r["method"] == "teacher"]
     assert hf_again[0]["mse"] == by["hf_patchtst", "teacher"]["mse"]
+
+
+def test_quick_profile_distils_the_bundled_teacher(tmp_path, shared_data):
+    # Issue 20: the quick profile's teacher, trained for a short schedule, was weaker than the
+    # MLP alone, so that distilling it made the student worse. Its teacher is now the trained
+    # PatchTST the package ships (test MSE 0.383 against 0.403 for the MLP alone), loaded.
+    from importlib.resources import files
+
+    import torch
+
+    from skdistill.benchmarks.ltsf import BUNDLED_TEACHERS, LTSF_PROFILES, _Runner
+
+    quick = LTSF_PROFILES["quick"]
+    assert quick.bundled_teachers
+    assert {
+        (d.lower(), t, quick.window_length, h)
+        for d in quick.datasets
+        for t in quick.teachers
+        for h in quick.horizons
+    } <= set(BUNDLED_TEACHERS)
+    runner = _Runner(quick, tmp_path, shared_data / "ltsf", lambda s: None)
+    teacher, _ = runner.teacher("ETTh1", 96, "patchtst", 0)
+    assert len(teacher.history_) == 0  # loaded, not trained
+    assert not (tmp_path / "teachers").exists()  # nor kept as a fitted teacher
+    path = files("skdistill.datasets").joinpath(
+        "weights", BUNDLED_TEACHERS["etth1", "patchtst", 720, 96]
+    )
+    saved = torch.load(path, map_location="cpu", weights_only=True)["state_dict"]
+    state = teacher.net_.module_.student.state_dict()
+    assert state.keys() == saved.keys()
+    assert all(torch.equal(state[k], v) for k, v in saved.items())
+    # Without the option the same cell's teacher would be trained (teacher_params are used).
+    assert "patchtst" in quick.teacher_params

@@ -164,9 +164,9 @@ def test_clone_shares_a_torch_teacher_and_frozen_estimator_stays_fitted(digits, 
     assert copy.teacher is module and copy.alpha == 2.0
     X_tr, _, y_tr, _ = digits
     frozen = FrozenEstimator(cnn_teacher)
-    fitted = clone(KDClassifier(frozen, student="mlp", max_epochs=1, random_state=0)).fit(
-        X_tr, y_tr
-    )
+    # The teacher takes (1, 8, 8) images: the rows need input_shape (issue 20).
+    distiller = KDClassifier(frozen, student="mlp", input_shape=SHAPE, max_epochs=1, random_state=0)
+    fitted = clone(distiller).fit(X_tr, y_tr)
     assert fitted.teacher_ is cnn_teacher
 
 

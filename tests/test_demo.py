@@ -19,8 +19,8 @@ def test_demo_quick_prints_table_and_writes_results(tmp_path, capsys):
     table = [line for line in out.splitlines() if line.startswith("| ")]
     assert "test MSE" in table[0] and "speed-up vs teacher" in table[0]
     names = [line.split("|")[1].strip() for line in table[1:]]
-    assert names == ["iTransformer (teacher)", "MLP alone", "MLP distilled"]
-    assert "Distilled MLP vs MLP alone" in out
+    assert names == ["PatchTST (teacher)", "MLP alone", "MLP distilled"]
+    assert "faster than its teacher" in out and "interleaved" in out
 
     results = json.loads((tmp_path / "results.json").read_text())
     assert [m["model"] for m in results["models"]] == names
@@ -32,7 +32,46 @@ def test_demo_quick_prints_table_and_writes_results(tmp_path, capsys):
     assert results["settings"]["window_length"] == 96 and results["settings"]["horizon"] == 24
     assert {"skdistill", "torch", "sktime"} <= set(results["versions"])
     assert results["machine"]["cpu_count"] >= 1
-    assert (tmp_path / "forecast.png").stat().st_size > 1000
+    # Another L than the bundled teacher's: the teacher was trained here.
+    assert results["teacher"] == "trained" and results["settings"]["teacher_weights"] is None
+    assert (tmp_path / "demo.png").stat().st_size > 1000
+
+
+def test_demo_uses_the_bundled_teacher_unless_told_to_train_it():
+    import argparse
+
+    from skdistill.demo import _settings, add_arguments
+
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    assert _settings(parser.parse_args([]))["teacher_weights"] == "ETTh1_PatchTST_L720_H96.pt"
+    for argv in (["--train-teacher"], ["--horizon", "192"], ["--teacher", "itransformer"]):
+        assert _settings(parser.parse_args(argv))["teacher_weights"] is None
+
+
+def test_bundled_teacher_loads_without_code_and_forecasts_etth1():
+    from importlib.resources import files
+
+    import torch
+
+    from skdistill.forecasting import PatchTSTForecaster
+
+    path = files("skdistill.datasets").joinpath("weights", "ETTh1_PatchTST_L720_H96.pt")
+    assert path.stat().st_size < 2_000_000  # a few MB at most
+    record = torch.load(path, weights_only=True)
+    assert record["estimator"] == "PatchTSTForecaster" and record["fh_steps"] == list(range(1, 97))
+    y = load_ltsf("ETTh1").iloc[:11520]
+    teacher = PatchTSTForecaster.from_weights(path, y, verbose=0)
+    values = load_ltsf("ETTh1").to_numpy()
+    # The first 64 test windows: the trained teacher beats repeating the last value.
+    test = slice(10800, 10800 + 720 + 96 + 63)
+    metrics = evaluate_windows(
+        teacher, values, test, teacher.scaler_mean_, teacher.scaler_scale_, 96
+    )
+    contexts = np.stack([values[10800 + i : 10800 + i + 720] for i in range(64)])
+    truth = np.stack([values[10800 + 720 + i : 10800 + 816 + i] for i in range(64)])
+    naive = ((np.repeat(contexts[:, -1:], 96, axis=1) - truth) / teacher.scaler_scale_) ** 2
+    assert metrics["n_windows"] == 64 and metrics["mse"] < 0.8 * naive.mean()
 
 
 def test_iter_windows_covers_exactly_the_target_rows():

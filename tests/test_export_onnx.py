@@ -1,6 +1,7 @@
 """ONNX export of fitted students: onnxruntime reproduces predict, batch axis dynamic."""
 
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -114,6 +115,20 @@ def test_unfitted_and_missing_extra_are_clear(tmp_path, monkeypatch, digits):
     monkeypatch.setitem(sys.modules, "onnxscript", None)
     with pytest.raises(ImportError, match=r"skdistill\[onnx\]"):
         clf.export_onnx(tmp_path / "x.onnx")
+
+
+def test_a_normal_export_prints_no_warning(etth1, digits, tmp_path):
+    # Issue 20: torch's exporter warned about the normalisers' per-window statistics
+    # ("was assigned during export") and its own deprecated LeafSpec; users saw both.
+    forecaster = MLPForecaster(window_length=L, hidden_size=8, max_epochs=1, random_state=0)
+    forecaster.fit(etth1, fh=range(1, 5))
+    X, y = digits
+    clf = KDClassifier(student="vit", input_shape=(1, 8, 8), max_epochs=1, random_state=0)
+    clf.fit(X[:100], y[:100])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        forecaster.export_onnx(tmp_path / "mlp.onnx")
+        clf.export_onnx(tmp_path / "vit.onnx")
 
 
 @pytest.mark.gpu

@@ -369,3 +369,67 @@ def test_sfkd_default_levels_in_a_pipeline_grid_search(digits, cnn_teacher):
         search = GridSearchCV(pipe, grid, cv=2, error_score="raise").fit(X, y)
     assert search.best_estimator_[-1].levels_ == 1
     assert 0.0 <= search.score(X, y) <= 1.0
+
+
+# --- a missing input_shape (issue 20) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", ALL, ids=_name)
+@pytest.mark.parametrize("name", ["cnn", "vit"])
+def test_flat_x_without_input_shape_for_an_image_teacher(cls, name, digits):
+    # 2-D X without input_shape is read as (1, 1, 64) vectors: a ViT teacher failed inside its
+    # forward, and a CNN teacher (any size goes) silently distilled from rows of pixels.
+    X, y = digits
+    torch.manual_seed(0)
+    teacher = build_model(name, 1, 10, 8).eval()
+    with pytest.raises(ValueError) as info:
+        cls(teacher=teacher, **TINY).fit(X, y)
+    message = str(info.value)
+    assert "X has 64 features per sample and input_shape=None" in message
+    assert "input_shape=(1, 8, 8)" in message and "or X of shape (n, 1, 8, 8)" in message
+    cls(teacher=teacher, input_shape=SHAPE, **TINY).fit(X, y)  # the fix it names works
+
+
+def test_flat_x_without_input_shape_for_a_fitted_image_teacher_or_student(digits, images):
+    X, y = digits
+    fitted = KDClassifier(student="cnn", **TINY).fit(images, y)
+    for teacher in (fitted, FrozenEstimator(fitted)):
+        with pytest.raises(ValueError, match=r"teacher \(KDClassifier\) takes \(1, 8, 8\) images"):
+            SFKDClassifier(teacher=teacher, **TINY).fit(X, y)
+    student = build_model("vit", 1, 10, 8)
+    with pytest.raises(ValueError, match=r"student \(VisionTransformer\).*input_shape=\(1, 8, 8\)"):
+        KDClassifier(student=student, **TINY).fit(X, y)
+    # A teacher for other images: the sizes differ, no input_shape can fix that.
+    other = build_model("cnn", 3, 10, 8)
+    with pytest.raises(ValueError, match=r"takes \(3, 8, 8\) images \(192 values each\)"):
+        KDClassifier(teacher=other, **TINY).fit(X, y)
+
+
+def test_flat_x_for_a_convolutional_module_is_a_missing_input_shape(digits):
+    X, y = digits
+    with pytest.raises(
+        ValueError,
+        match=r"teacher \(_PooledTeacher\) convolves 2-D images.*input_shape=\(1, 8, 8\)",
+    ):
+        KDClassifier(teacher=_PooledTeacher(2), **TINY).fit(X, y)
+
+
+def test_flat_x_stays_vectors_for_vector_teachers_and_students(digits):
+    # Plain vectors are still a supported problem: an MLP-like teacher, a zoo name (the
+    # student is the zoo's MLP) or a skdistill teacher fitted on the same vectors.
+    X, y = digits
+    teacher = nn.Sequential(nn.Flatten(), nn.Linear(64, 10))
+    clf = KDClassifier(teacher=teacher, student="vit", **TINY).fit(X, y)
+    assert clf.image_shape_ == (1, 1, 64)
+    KDClassifier(teacher=clf, **TINY).fit(X, y)
+    KDClassifier(teacher=build_model("mlp", 1, 10, (1, 64)), **TINY).fit(X, y)
+
+
+def test_predict_with_x_laid_out_unlike_fit(digits, images):
+    X, y = digits
+    on_images = KDClassifier(student="mlp", **TINY).fit(images, y)
+    with pytest.raises(ValueError, match=re.escape("pass X.reshape(-1, 1, 8, 8)")):
+        on_images.predict(X)
+    on_rows = KDClassifier(student="mlp", input_shape=SHAPE, **TINY).fit(X, y)
+    with pytest.raises(ValueError, match=re.escape("pass X.reshape(len(X), -1)")):
+        on_rows.predict_proba(images)

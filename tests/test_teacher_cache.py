@@ -88,7 +88,7 @@ def test_auto_keeps_the_cache_in_ram_within_the_budget_and_spills_above(y, teach
 
 def test_cache_folder_is_created_where_asked_and_removed(y, teacher, tmp_path, capsys):
     distilled(
-        teacher, max_epochs=1, teacher_cache="disk", teacher_cache_dir=tmp_path, verbose=1
+        teacher, max_epochs=1, teacher_cache="disk", teacher_cache_dir=tmp_path, verbose=2
     ).fit(y, fh=FH)
     said = [line for line in capsys.readouterr().out.splitlines() if "teacher cache" in line]
     assert len(said) == 1 and "in disk" in said[0], said

@@ -10,7 +10,8 @@ import resource
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -108,19 +109,57 @@ def with_overrides(config, **changes):
     )
 
 
+@contextmanager
+def exclusive(lock_path: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on the file ``lock_path`` (waiting for any other holder, in this
+    process or another), and remove the file on the way out, so that none is left behind.
+
+    Removing it keeps the lock's guarantee: a process that opened the file before it was
+    removed finds, once it holds its lock, that the path no longer names that file, and
+    starts again on the current one. Without ``fcntl`` (Windows) nothing is locked.
+    """
+    lock_path = Path(lock_path)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - no flock on this platform
+        fcntl = None
+    while True:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        if fcntl is None:  # pragma: no cover
+            break
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.path.samestat(os.fstat(fd), os.stat(lock_path))
+            except FileNotFoundError:  # removed by the holder this one waited for
+                current = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if current:
+            break
+        os.close(fd)
+    try:
+        yield
+    finally:
+        if fcntl is None:  # pragma: no cover - an open file cannot be removed there
+            os.close(fd)
+            with suppress(OSError):
+                lock_path.unlink()
+        else:
+            # Removed while still locked, then released: see the docstring.
+            with suppress(FileNotFoundError):
+                lock_path.unlink()
+            os.close(fd)
+
+
 def append_run(output_dir: Path, config) -> None:
     """Add this invocation's configuration, versions and machine to ``output_dir/run.json``
     (several invocations may fill one folder; each is kept)."""
     run_path = Path(output_dir) / "run.json"
     entry = {"config": asdict(config), "versions": versions(), "machine": machine()}
     # Several processes may fill one folder (disjoint cells): lock the read-modify-write.
-    with open(Path(output_dir) / ".run.lock", "w") as lock:
-        try:
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except ImportError:  # pragma: no cover - no flock on this platform
-            pass
+    with exclusive(Path(output_dir) / ".run.lock"):
         runs = json.loads(run_path.read_text())["runs"] if run_path.exists() else []
         runs.append(entry)
         run_path.write_text(json.dumps({"runs": runs}, indent=2, default=str))

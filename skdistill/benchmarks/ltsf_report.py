@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skdistill.benchmarks._report import bullets, pyplot, render, save, section, table
+from skdistill.benchmarks._report import bullets, log_axis, pyplot, render, save, section, table
 from skdistill.benchmarks.goals import LTSF_GOALS, LTSFGoals
 from skdistill.benchmarks.ltsf import LTSF_METHODS, load_ltsf_records
 
@@ -341,7 +341,7 @@ def _latency_plot(records: list[dict], out: Path, names: list[str]) -> None:
         pts = points[method]
         if pts:
             ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, s=50, label=method)
-    ax.set_xscale("log")
+    log_axis(ax, "x")
     ax.set_xlabel("inference ms per 32 windows (log)")
     ax.set_ylabel("test MSE")
     ax.legend(fontsize=8)

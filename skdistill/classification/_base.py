@@ -25,6 +25,7 @@ from skdistill._validation import (
     ParameterTypeError,
     check_float,
     check_int,
+    check_precision_device,
     check_training_params,
     cuda_devices,
     resolve_device,
@@ -39,6 +40,7 @@ from skdistill.training.classification import (
     fit_distilled_classifier,
 )
 from skdistill.training.net import TrainSettings
+from skdistill.training.progress import quiet_clone, role
 
 _BATCH = 512
 
@@ -83,6 +85,43 @@ def _takes_images(teacher) -> bool:
     return isinstance(teacher, BaseDistillClassifier | NeuralNet)
 
 
+def _image_shape_of(model) -> tuple[int, ...] | None:
+    """The ``(C, H, W)`` images a teacher or student takes, where it says so: a skdistill
+    classifier fitted on images (``image_shape_``), a zoo model or a skorch net around one
+    (``in_channels`` and ``image_size``). None when it does not say."""
+    model = _unwrap(model)
+    if isinstance(model, BaseDistillClassifier):
+        shape = getattr(model, "image_shape_", None)  # (1, 1, D) if fitted on vectors
+        return None if shape is None else tuple(shape)
+    if isinstance(model, NeuralNet):
+        model = getattr(model, "module_", None)
+    channels, size = getattr(model, "in_channels", None), getattr(model, "image_size", None)
+    if isinstance(model, torch.nn.Module) and isinstance(channels, int) and isinstance(size, tuple):
+        return (channels, *size)
+    return None
+
+
+def _convolves_grids(model) -> bool:
+    """Whether a torch teacher or student has 2-D convolutions taller than one row: a network
+    for images, not for ``(1, 1, D)`` vectors."""
+    model = _unwrap(model)
+    if isinstance(model, NeuralNet):
+        model = getattr(model, "module_", None)
+    if not isinstance(model, torch.nn.Module):  # a fitted skdistill one says its shape
+        return False
+    return any(isinstance(m, torch.nn.Conv2d) and m.kernel_size[0] > 1 for m in model.modules())
+
+
+def _square_images(n_features: int) -> list[tuple[int, int, int]]:
+    """The square ``(C, H, W)`` layouts of ``n_features`` values for 1 or 3 channels."""
+    shapes = []
+    for channels in (1, 3):
+        side = round((n_features / channels) ** 0.5)
+        if channels * side * side == n_features and side > 1:
+            shapes.append((channels, side, side))
+    return shapes
+
+
 def _is_fitted(est) -> bool:
     if hasattr(est, "initialized_") and hasattr(est, "module_"):  # skorch
         return bool(getattr(est, "initialized_", False))
@@ -111,6 +150,8 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         device,
         random_state,
         verbose,
+        precision="32",
+        compile=False,
     ) -> None:
         """Store the parameters every distiller has (called by each ``__init__``)."""
         self.teacher = teacher
@@ -122,6 +163,8 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         self.device = device
         self.random_state = random_state
         self.verbose = verbose
+        self.precision = precision
+        self.compile = compile
 
     # --- hooks ------------------------------------------------------------------------------
     def _make_objective(self, ctx: ObjectiveContext) -> DistillationObjective:
@@ -204,6 +247,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             self.vector_input_ = X.ndim == 2 and self.input_shape is None
             self.flat_input_ = X.ndim == 2
         else:
+            self._check_layout(X)
             X = validate_data(self, X, **common)
         shape = _check_input_shape(self.input_shape)
         if X.ndim == 4:
@@ -226,6 +270,8 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             images = X.reshape(len(X), *shape)
         elif X.ndim == 2:
             # A vector problem: each sample is a (1, 1, D) "image" for the MLP student.
+            if reset:
+                self._check_vectors(X.shape[1])
             images = X.reshape(len(X), 1, 1, X.shape[1])
         else:
             raise ValueError(
@@ -239,6 +285,69 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             )
         images = np.ascontiguousarray(images)
         return (images, y) if reset else images
+
+    def _check_vectors(self, n_features: int) -> None:
+        """2-D X without ``input_shape`` is read as vectors, ``(1, 1, D)`` each: a teacher or
+        student module built for images then means a missing ``input_shape``. Say so, with
+        the shape to pass, instead of a shape error inside the network (or, for a CNN that
+        takes any size, a model trained on rows of pixels laid end to end)."""
+        for name in ("teacher", "student"):
+            model = getattr(self, name)
+            shape = _image_shape_of(model)
+            if shape == (1, 1, n_features) or (shape is None and not _convolves_grids(model)):
+                continue
+            what = f"the {name} ({type(_unwrap(model)).__name__})"
+            head = (
+                f"X has {n_features} features per sample and input_shape=None, so each "
+                f"sample is read as a vector (a (1, 1, {n_features}) image), but {what}"
+            )
+            if shape is None:
+                guesses = _square_images(n_features)
+                hint = (
+                    " or ".join(f"input_shape={g}" for g in guesses)
+                    if guesses
+                    else f"input_shape=(C, H, W) with C*H*W = {n_features}"
+                )
+                raise ValueError(
+                    f"{head} convolves 2-D images: pass the (C, H, W) of the flattened "
+                    f"images, e.g. {hint}, or X of shape (n, C, H, W)."
+                )
+            if int(np.prod(shape)) != n_features:
+                raise ValueError(
+                    f"{head} takes {shape} images ({int(np.prod(shape))} values each): pass X "
+                    f"of {shape} images, flattened with input_shape={shape} or as "
+                    f"(n, {', '.join(map(str, shape))})."
+                )
+            raise ValueError(
+                f"{head} takes {shape} images: pass input_shape={shape} (each row is "
+                f"reshaped row-major to (C, H, W)), or X of shape "
+                f"(n, {', '.join(map(str, shape))})."
+            )
+
+    def _check_layout(self, X) -> None:
+        """Before predicting: X laid out as in ``fit`` (2-D rows or 4-D images), or a
+        ValueError that says how to reshape it (scikit-learn's would count features)."""
+        flat = getattr(self, "flat_input_", None)
+        shape = getattr(X, "shape", None)
+        if shape is None:
+            try:
+                shape = np.asarray(X).shape
+            except (TypeError, ValueError):  # ragged or odd: validate_data says what is wrong
+                return
+        ndim = len(shape)
+        if flat is None or ndim not in (2, 4) or (ndim == 2) == flat:
+            return
+        name, shape = type(self).__name__, tuple(self.image_shape_)
+        if flat:
+            raise ValueError(
+                f"X is 4-D, but this {name} was fitted on 2-D X (rows of "
+                f"{int(np.prod(shape))} features): pass X.reshape(len(X), -1)."
+            )
+        raise ValueError(
+            f"X is 2-D, but this {name} was fitted on 4-D X of {shape} images: pass "
+            f"X.reshape(-1, {', '.join(map(str, shape))}) (or fit on 2-D X with "
+            f"input_shape={shape})."
+        )
 
     def _build_student(self, image_shape: tuple, n_classes: int) -> torch.nn.Module:
         c, h, w = image_shape
@@ -268,10 +377,12 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(teacher, torch.nn.Module):
             return "torch", teacher
         if not _is_fitted(teacher):
-            teacher = clone(teacher)
+            # verbose=0 on the distiller silences its teacher's fit too; else the teacher's own.
+            teacher = quiet_clone(clone(teacher), self.verbose)
             X_fit = self._teacher_X(teacher, X_raw, images)
             try:
-                teacher.fit(X_fit, y)
+                with role("teacher"):  # its progress bars read "teacher ..."
+                    teacher.fit(X_fit, y)
             except Exception as exc:
                 raise ValueError(
                     f"teacher ({type(teacher).__name__}) failed to fit on X of shape "
@@ -366,6 +477,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         device = resolve_device(self.device)
+        precision = check_precision_device(self.precision, device)
         X_raw = X
         images, y = self._images(X, y, reset=True)
         check_classification_targets(y)
@@ -387,6 +499,8 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             batch_size=self.batch_size,
             device=device,
             verbose=self.verbose,
+            precision=precision,
+            compile=bool(self.compile),
             warmup_epochs=getattr(self, "warmup_epochs", 0),
         )
         with torch.random.fork_rng(devices=cuda_devices()):
@@ -406,6 +520,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
                 teacher=teacher,
                 student_layer=getattr(self, "student_layer", "auto"),
                 tap_student=self._uses_student_feature(),
+                name=type(self).__name__,
             )
         self.net_ = net
         self.history_ = net.history
@@ -422,7 +537,9 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         out = []
         for lo in range(0, len(images), _BATCH):
             xb = torch.as_tensor(images[lo : lo + _BATCH], device=device)
-            out.append(torch.softmax(student(xb).double(), dim=1).cpu().numpy())
+            with self.net_.autocast():  # the fitted precision
+                logits = student(xb)
+            out.append(torch.softmax(logits.double(), dim=1).cpu().numpy())
         return np.concatenate(out) if out else np.empty((0, len(self.classes_)))
 
     def predict(self, X) -> np.ndarray:

@@ -18,6 +18,8 @@ class KDClassifier(BaseDistillClassifier):
     ----------
     teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
         As for :class:`SFKDClassifier`.
+    precision, compile
+        As for :class:`SFKDClassifier`.
     alpha : float, default=1.0
     temperature : float, default=4.0
 
@@ -29,7 +31,10 @@ class KDClassifier(BaseDistillClassifier):
     >>> X, y = load_digits(return_X_y=True)
     >>> X = (X / 16.0).astype(np.float32)
     >>> teacher = KDClassifier(input_shape=(1, 8, 8), max_epochs=2, random_state=0).fit(X, y)
-    >>> KDClassifier(teacher, student="mlp", max_epochs=2, random_state=0).fit(X, y).score(X, y) > 0.5
+    >>> student = KDClassifier(
+    ...     teacher, student="mlp", input_shape=(1, 8, 8), max_epochs=2, random_state=0
+    ... )
+    >>> student.fit(X, y).score(X, y) > 0.5
     True
     """
 
@@ -48,10 +53,22 @@ class KDClassifier(BaseDistillClassifier):
         lr: float = 1e-3,
         device: str = "cpu",
         random_state=None,
-        verbose: int = 0,
+        verbose: int = 1,
+        precision: str = "32",
+        compile: bool = False,
     ):
         self._set_shared_params(
-            teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+            teacher,
+            student,
+            input_shape,
+            max_epochs,
+            batch_size,
+            lr,
+            device,
+            random_state,
+            verbose,
+            precision=precision,
+            compile=compile,
         )
         self.alpha = alpha
         self.temperature = temperature
@@ -66,6 +83,8 @@ class DKDClassifier(BaseDistillClassifier):
     Parameters
     ----------
     teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        As for :class:`SFKDClassifier`.
+    precision, compile
         As for :class:`SFKDClassifier`.
     alpha : float, default=1.0
         Weight of the target-class term.
@@ -96,10 +115,22 @@ class DKDClassifier(BaseDistillClassifier):
         lr: float = 1e-3,
         device: str = "cpu",
         random_state=None,
-        verbose: int = 0,
+        verbose: int = 1,
+        precision: str = "32",
+        compile: bool = False,
     ):
         self._set_shared_params(
-            teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+            teacher,
+            student,
+            input_shape,
+            max_epochs,
+            batch_size,
+            lr,
+            device,
+            random_state,
+            verbose,
+            precision=precision,
+            compile=compile,
         )
         self.alpha = alpha
         self.beta = beta
@@ -118,6 +149,8 @@ class FitNetClassifier(BaseDistillClassifier):
     Parameters
     ----------
     teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        As for :class:`SFKDClassifier`.
+    precision, compile
         As for :class:`SFKDClassifier`.
     beta : float, default=1.0
         Weight of the hint term.
@@ -153,10 +186,22 @@ class FitNetClassifier(BaseDistillClassifier):
         lr: float = 1e-3,
         device: str = "cpu",
         random_state=None,
-        verbose: int = 0,
+        verbose: int = 1,
+        precision: str = "32",
+        compile: bool = False,
     ):
         self._set_shared_params(
-            teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+            teacher,
+            student,
+            input_shape,
+            max_epochs,
+            batch_size,
+            lr,
+            device,
+            random_state,
+            verbose,
+            precision=precision,
+            compile=compile,
         )
         self.beta = beta
         self.alpha = alpha
@@ -185,6 +230,8 @@ class OFAClassifier(BaseDistillClassifier):
     Parameters
     ----------
     teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+        As for :class:`SFKDClassifier`.
+    precision, compile
         As for :class:`SFKDClassifier`.
     alpha : float, default=1.0
         Weight of the OFA terms.
@@ -219,10 +266,22 @@ class OFAClassifier(BaseDistillClassifier):
         lr: float = 1e-3,
         device: str = "cpu",
         random_state=None,
-        verbose: int = 0,
+        verbose: int = 1,
+        precision: str = "32",
+        compile: bool = False,
     ):
         self._set_shared_params(
-            teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+            teacher,
+            student,
+            input_shape,
+            max_epochs,
+            batch_size,
+            lr,
+            device,
+            random_state,
+            verbose,
+            precision=precision,
+            compile=compile,
         )
         self.alpha = alpha
         self.eps = eps

@@ -107,8 +107,23 @@ class SFKDClassifier(BaseDistillClassifier):
         Adam learning rate.
     device : {"cpu", "cuda", "auto"}, default="cpu"
     random_state : int or None, default=None
-    verbose : int, default=0
-        1 prints a progress table per epoch with every loss term.
+    verbose : int, default=1
+        0: silent (nothing on stdout or stderr). 1: progress bars on stderr (the teacher's
+        outputs on the training images, the training epochs with the last loss). 2: also
+        skorch's table of every epoch with every loss term (stdout). With ``verbose=0`` an
+        unfitted estimator teacher is fitted silently too (its ``verbose`` set to 0).
+    precision : {"32", "bf16", "16-mixed"}, default="32"
+        Floating-point precision of the forward passes (Lightning's names): the student's in
+        training and prediction, and the teacher's when its outputs are cached for the fit.
+        "32": float32; "bf16" (alias "bf16-mixed"): bfloat16 autocast, on CPU and GPU;
+        "16-mixed": float16 autocast with gradient scaling, CUDA only (a ValueError at
+        ``fit`` on another device). Weights, losses and the returned probabilities stay
+        float32 or float64. The user guide's page on scaling out gives measured speed and
+        accuracy.
+    compile : bool, default=False
+        Compile the network with ``torch.compile`` for training (on CPU it needs a C
+        compiler; the first epoch pays the compilation, tens of seconds). The fitted
+        estimator keeps the plain network: it pickles and predicts without a compiler.
 
     Attributes
     ----------
@@ -175,10 +190,22 @@ class SFKDClassifier(BaseDistillClassifier):
         lr: float = 1e-3,
         device: str = "cpu",
         random_state=None,
-        verbose: int = 0,
+        verbose: int = 1,
+        precision: str = "32",
+        compile: bool = False,
     ) -> None:
         self._set_shared_params(
-            teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
+            teacher,
+            student,
+            input_shape,
+            max_epochs,
+            batch_size,
+            lr,
+            device,
+            random_state,
+            verbose,
+            precision=precision,
+            compile=compile,
         )
         self.alpha = alpha
         self.beta = beta

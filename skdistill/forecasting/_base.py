@@ -7,6 +7,8 @@ distillation, what to add to the training data and loss (``_distillation``).
 from __future__ import annotations
 
 import warnings
+from contextvars import ContextVar
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,6 +21,7 @@ from skdistill._validation import (
     check_bool,
     check_float,
     check_int,
+    check_precision_device,
     check_training_params,
     resolve_device,
     seed_from,
@@ -31,6 +34,7 @@ from skdistill.training.timedistill import (
     Teachers,
     fit_timedistill,
     predict_student,
+    pretrained_net,
 )
 from skdistill.training.windows import SlidingWindowDataset, constant_channels, standard_scaler
 
@@ -159,6 +163,14 @@ class BaseDeepForecaster(BaseForecaster):
         # scikit-base's extension point for clone: torch modules in parameters are shared.
         return [_ShareTorchModules]
 
+    def __setstate__(self, state: dict) -> None:
+        # A forecaster fitted on CUDA and unpickled where CUDA is absent predicts on the CPU
+        # (skorch maps its net's tensors and device the same way).
+        device = state.get("device_")
+        if isinstance(device, str) and device.startswith("cuda") and not torch.cuda.is_available():
+            state = {**state, "device_": "cpu"}
+        self.__dict__.update(state)
+
     def __init__(
         self,
         window_length: int = 720,
@@ -169,8 +181,10 @@ class BaseDeepForecaster(BaseForecaster):
         validation_size: float | int | None = 0.2,
         device: str = "cpu",
         random_state: int | None = None,
-        verbose: int = 0,
+        verbose: int = 1,
         global_model: bool = True,
+        precision: str = "32",
+        compile: bool = False,
     ) -> None:
         self._init_params(locals())
 
@@ -264,6 +278,7 @@ class BaseDeepForecaster(BaseForecaster):
     def _fit(self, y: pd.DataFrame, X=None, fh=None):
         self._check_params()
         device = resolve_device(self.device)
+        precision = check_precision_device(self.precision, device)
         steps = self._horizon_steps(fh)
         L = int(self.window_length)
         H = int(steps.max())
@@ -313,7 +328,12 @@ class BaseDeepForecaster(BaseForecaster):
         self.device_ = device
 
         seed = seed_from(self.random_state)
-        teachers, loss = self._distillation(y, series, train_local)
+        # Set by from_weights only: the network is loaded, not trained (nor distilled).
+        pending = _PENDING_WEIGHTS.get()
+        weights = pending[1] if pending is not None and pending[0] is self else None
+        teachers, loss = (
+            (None, {}) if weights is not None else self._distillation(y, series, train_local)
+        )
         data = SlidingWindowDataset(
             laid,
             L,
@@ -329,15 +349,23 @@ class BaseDeepForecaster(BaseForecaster):
             device=device,
             seed=seed,
             verbose=int(self.verbose),
+            precision=precision,
+            compile=bool(self.compile),
         )
-        self.net_, cache_place = fit_timedistill(
-            lambda: self._build_module(L, H, n_channels),
-            data,
-            n_valid,
-            loss,
-            settings,
-            teachers,
-        )
+        if weights is not None:
+            self.net_ = pretrained_net(
+                lambda: self._build_module(L, H, n_channels), weights, settings
+            )
+        else:
+            self.net_, cache_place = fit_timedistill(
+                lambda: self._build_module(L, H, n_channels),
+                data,
+                n_valid,
+                loss,
+                settings,
+                teachers,
+                name=type(self).__name__,
+            )
         self.history_ = self.net_.history
         if teachers is not None:
             self.alpha_, self.beta_ = loss["alpha"], loss["beta"]
@@ -691,6 +719,127 @@ class BaseDeepForecaster(BaseForecaster):
             output_name="forecast",
             opset=opset,
         )
+
+    # --- weights files ----------------------------------------------------------------------
+    def save_weights(self, path) -> Path:
+        """Write the fitted network's weights and what rebuilds it, for :meth:`from_weights`.
+
+        The file holds tensors, numbers and strings only (``torch.save`` of a dict), so that
+        loading it runs no code (``torch.load(..., weights_only=True)``): the class name, the
+        constructor parameters that are plain values, the fitted ``fh`` steps, the columns
+        and the network's ``state_dict``. Scalers and look-backs are not in it; they come
+        from the data given to :meth:`from_weights`.
+
+        Parameters
+        ----------
+        path : str or path-like
+            Destination file (``.pt`` by convention).
+
+        Returns
+        -------
+        pathlib.Path
+            The written file.
+        """
+        self.check_is_fitted()
+        params = {
+            k: v
+            for k, v in self.get_params(deep=False).items()
+            if v is None or isinstance(v, bool | int | float | str)
+        }
+        record = {
+            "format": _WEIGHTS_FORMAT,
+            "estimator": type(self).__name__,
+            "params": params,
+            "fh_steps": [int(h) for h in self.fh_steps_],
+            "columns": [str(c) for c in self.columns_],
+            "state_dict": {
+                k: v.detach().cpu().clone() for k, v in self._student_module().state_dict().items()
+            },
+        }
+        path = Path(path)
+        torch.save(record, path)
+        return path
+
+    @classmethod
+    def from_weights(cls, path, y, **params):
+        """A forecaster with the network of a :meth:`save_weights` file, fitted to ``y``
+        without training.
+
+        Everything a fit derives from data (scalers from the training rows, the look-back,
+        the cutoff, the validation rows as ``validation_size`` sets them) comes from ``y``;
+        the network's weights come from the file, loaded without unpickling code
+        (``weights_only=True``). ``fh`` is the one saved. Columns are matched by name.
+
+        Parameters
+        ----------
+        path : str or path-like
+            A file written by :meth:`save_weights` of this class.
+        y : pd.DataFrame
+            The series (or panel) to forecast, with the saved columns.
+        **params
+            Constructor parameters that override the saved ones (e.g. ``device``); those
+            that shape the network must stay as saved.
+
+        Returns
+        -------
+        forecaster
+            Fitted: ``predict``, ``predict_windows``, ``update`` and use as a teacher work.
+        """
+        record = _read_weights(path, cls.__name__)
+        missing = [c for c in record["columns"] if c not in getattr(y, "columns", [])]
+        if missing:
+            raise ValueError(
+                f"y lacks the column(s) {missing} of the saved forecaster; it was fitted on "
+                f"{record['columns']}. Columns are matched by name."
+            )
+        known = set(cls.get_param_names())
+        unknown = sorted(set(params) - known)
+        if unknown:
+            raise TypeError(f"from_weights got unknown parameter(s) {unknown} for {cls.__name__}.")
+        saved = {k: v for k, v in record["params"].items() if k in known}
+        forecaster = cls(**{**saved, **params})
+        if (
+            isinstance(y.index, pd.MultiIndex)
+            and forecaster.get_params().get("global_model") is False
+        ):
+            raise ValueError(
+                "from_weights loads one network: with global_model=False a panel would need "
+                "one per series. Load with global_model=True, or one series at a time."
+            )
+        # sktime's fit resets every attribute that is not a parameter: the weights reach
+        # _fit through a context variable that names the forecaster they are for.
+        token = _PENDING_WEIGHTS.set((forecaster, record["state_dict"]))
+        try:
+            return forecaster.fit(y[record["columns"]], fh=record["fh_steps"])
+        finally:
+            _PENDING_WEIGHTS.reset(token)
+
+
+_WEIGHTS_FORMAT = "skdistill.forecaster-weights/1"
+#: ``(forecaster, state_dict)`` while from_weights fits that forecaster.
+_PENDING_WEIGHTS: ContextVar[tuple | None] = ContextVar("skdistill_pending_weights", default=None)
+
+
+def _read_weights(path, expected: str) -> dict:
+    """The record of a :meth:`~BaseDeepForecaster.save_weights` file, checked."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights file at {path}.")
+    try:
+        record = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises several kinds for a file that is not its own
+        raise ValueError(
+            f"{path} is not a weights file written by save_weights (or it needs code to "
+            f"load, which is refused): {exc}"
+        ) from None
+    if not isinstance(record, dict) or record.get("format") != _WEIGHTS_FORMAT:
+        raise ValueError(f"{path} is not a weights file written by save_weights.")
+    if record["estimator"] != expected:
+        raise ValueError(
+            f"{path} holds the weights of a {record['estimator']}, not a {expected}: load it "
+            f"with {record['estimator']}.from_weights."
+        )
+    return record
 
 
 class _ArchForecaster(BaseDeepForecaster):

@@ -16,6 +16,7 @@ from skdistill.forecasting._generic_teacher import window_forecasts
 from skdistill.forecasting._mlp import MLPForecaster
 from skdistill.losses.base import TeacherOutputs
 from skdistill.nn.forecasting import LightTS, TSMixer
+from skdistill.training.progress import quiet_clone, role
 from skdistill.training.timedistill import Teachers
 
 # teacher_feature_dim="auto" projects features wider than this many times hidden_size.
@@ -141,6 +142,8 @@ class DistilledMLPForecaster(MLPForecaster):
         distilled through its own feature (see :mod:`skdistill.nn.forecasting`).
     max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose, global_model
         As for :class:`MLPForecaster`.
+    precision, compile
+        As for :class:`~skdistill.forecasting.MLPForecaster`.
 
     Attributes
     ----------
@@ -206,8 +209,10 @@ class DistilledMLPForecaster(MLPForecaster):
         validation_size: float | int | None = 0.2,
         device: str = "cpu",
         random_state: int | None = None,
-        verbose: int = 0,
+        verbose: int = 1,
         global_model: bool = True,
+        precision: str = "32",
+        compile: bool = False,
     ) -> None:
         self._init_params(locals())
 
@@ -283,14 +288,16 @@ class DistilledMLPForecaster(MLPForecaster):
     def _fit_teacher(self, teacher, y, horizon: int, index: int = 0):
         if teacher.is_fitted:
             return teacher
-        teacher = teacher.clone()
+        # verbose=0 on the distiller silences its teacher's fit too; else the teacher's own.
+        teacher = quiet_clone(teacher.clone(), self.verbose)
         if teacher.get_params(deep=False).get("random_state", 0) is None:
             # A teacher cloned inside the distiller follows the distiller's seed (one stream
             # per teacher), so that a seeded distiller is deterministic as a whole.
             seed = teacher_seed(self.random_state, index)
             if seed is not None:
                 teacher.set_params(random_state=seed)
-        teacher.fit(y, fh=ForecastingHorizon(np.arange(1, horizon + 1), is_relative=True))
+        with role("teacher"):  # its progress bars read "teacher ..."
+            teacher.fit(y, fh=ForecastingHorizon(np.arange(1, horizon + 1), is_relative=True))
         return teacher
 
     def _distillation(self, y, series, train_starts: list) -> tuple[Teachers, dict]:

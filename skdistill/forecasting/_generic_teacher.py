@@ -34,6 +34,8 @@ import pandas as pd
 from sktime.forecasting.base import ForecastingHorizon
 from sktime.utils.parallel import parallelize
 
+from skdistill.training.progress import progress_bar
+
 #: Windows per task handed to the parallel backend (amortises copying the teacher).
 CHUNK = 256
 
@@ -174,7 +176,7 @@ def window_forecasts(
     check : callable, optional
         ``check(forecast, window_index) -> (H, C) array``: validates one raw forecast.
     verbose : int
-        A progress bar when > 0.
+        A progress bar (on stderr) when > 0.
     """
     starts = np.asarray(starts, dtype=np.int64)
     fast = closed_form(teacher, y.to_numpy(np.float64), starts, L, H)
@@ -187,7 +189,8 @@ def window_forecasts(
     params = config.get("backend:parallel:params")
     out = np.empty((len(starts), H, y.shape[1]))
     tasks = list(_chunks(y, starts, L))
-    bar = _progress(len(starts), type(teacher).__name__, verbose)
+    name = f"teacher {type(teacher).__name__} forecasts"
+    bar = progress_bar(len(starts), name, verbose, unit="window")
     row = 0
     # Tasks go to the backend a few at a time, so the bar moves and results do not pile up.
     step = 1 if backend in (None, "None") else 4 * _n_jobs(params)
@@ -208,12 +211,6 @@ def window_forecasts(
 def _n_jobs(params) -> int:
     jobs = (params or {}).get("n_jobs", 2)
     return 2 if jobs in (None, -1) else max(1, int(jobs))
-
-
-def _progress(total: int, name: str, verbose: int):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=f"{name} forecasts", unit="window", disable=not verbose)
 
 
 __all__: Sequence[str] = ["window_forecasts", "closed_form", "CHUNK"]

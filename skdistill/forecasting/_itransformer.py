@@ -26,6 +26,8 @@ class ITransformerForecaster(_ArchForecaster):
     dropout : float, default=0.1
     max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose, global_model
         As for :class:`~skdistill.forecasting.MLPForecaster` (defaults 10, 32, 1e-4, 3, 0.2).
+    precision, compile
+        As for :class:`~skdistill.forecasting.MLPForecaster`.
 
     Examples
     --------
@@ -56,8 +58,10 @@ class ITransformerForecaster(_ArchForecaster):
         validation_size: float | int | None = 0.2,
         device: str = "cpu",
         random_state: int | None = None,
-        verbose: int = 0,
+        verbose: int = 1,
         global_model: bool = True,
+        precision: str = "32",
+        compile: bool = False,
     ) -> None:
         self._init_params(locals())
 

@@ -37,13 +37,30 @@ class MLPForecaster(TimeDistillParamsMixin, BaseDeepForecaster):
     device : {"cpu", "cuda", "auto"}, default="cpu"
     random_state : int or None, default=None
         Seed for weights and shuffling; fits are deterministic for a fixed seed.
-    verbose : int, default=0
-        1 prints a progress table per epoch.
+    verbose : int, default=1
+        0: silent (nothing on stdout or stderr). 1: progress bars on stderr, one per long step
+        (the training epochs with the last losses; in a distiller also the teacher's fit and
+        its outputs or window forecasts). 2: also skorch's table of every epoch's losses and
+        the notes on the teacher cache (stdout). A distiller with ``verbose=0`` fits the
+        teacher it clones silently too.
     global_model : bool, default=True
         For a panel or hierarchy ``y`` (sktime's ``pd-multiindex`` / ``pd_multiindex_hier``):
         True fits one model on the windows of every series (each series standardised by its
         own training rows and validated on its own tail); False lets sktime fit one clone per
         series. See the user guide's section on panels for when to pick which.
+    precision : {"32", "bf16", "16-mixed"}, default="32"
+        Floating-point precision of the forward passes (Lightning's names): the network's in
+        training, validation and prediction, and in a distiller also the teacher's when its
+        outputs are computed for the fit. "32": float32; "bf16" (alias "bf16-mixed"):
+        bfloat16 autocast, on CPU and GPU; "16-mixed": float16 autocast with gradient
+        scaling, CUDA only (a ValueError at ``fit`` on another device). Weights, losses and
+        the returned forecasts stay float32 or float64. An unfitted teacher is fitted at its
+        own ``precision``. The user guide's page on scaling out gives measured speed and
+        accuracy.
+    compile : bool, default=False
+        Compile the network with ``torch.compile`` for training (on CPU it needs a C
+        compiler; the first epoch pays the compilation, tens of seconds). The fitted
+        estimator keeps the plain network: it pickles and predicts without a compiler.
 
     Attributes
     ----------
@@ -87,8 +104,10 @@ class MLPForecaster(TimeDistillParamsMixin, BaseDeepForecaster):
         validation_size: float | int | None = 0.2,
         device: str = "cpu",
         random_state: int | None = None,
-        verbose: int = 0,
+        verbose: int = 1,
         global_model: bool = True,
+        precision: str = "32",
+        compile: bool = False,
     ) -> None:
         self._init_params(locals())
 

@@ -28,6 +28,8 @@ class PatchTSTForecaster(_ArchForecaster):
     dropout : float, default=0.3
     max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose, global_model
         Training, as for :class:`MLPForecaster` (defaults 100, 128, 1e-4, 10, 0.2).
+    precision, compile
+        As for :class:`~skdistill.forecasting.MLPForecaster`.
 
     Examples
     --------
@@ -59,8 +61,10 @@ class PatchTSTForecaster(_ArchForecaster):
         validation_size: float | int | None = 0.2,
         device: str = "cpu",
         random_state: int | None = None,
-        verbose: int = 0,
+        verbose: int = 1,
         global_model: bool = True,
+        precision: str = "32",
+        compile: bool = False,
     ) -> None:
         self._init_params(locals())
 
@@ -107,6 +111,8 @@ class ModernTCNForecaster(_ArchForecaster):
     dropout : float, default=0.3
     max_epochs, batch_size, lr, patience, validation_size, device, random_state, verbose, global_model
         Training, as for :class:`MLPForecaster` (defaults 100, 512, 1e-4, 20, 0.2).
+    precision, compile
+        As for :class:`~skdistill.forecasting.MLPForecaster`.
 
     Examples
     --------
@@ -148,8 +154,10 @@ class ModernTCNForecaster(_ArchForecaster):
         validation_size: float | int | None = 0.2,
         device: str = "cpu",
         random_state: int | None = None,
-        verbose: int = 0,
+        verbose: int = 1,
         global_model: bool = True,
+        precision: str = "32",
+        compile: bool = False,
     ) -> None:
         self._init_params(locals())
 
@@ -198,6 +206,8 @@ class TimeMixerForecaster(_ArchForecaster):
         reference's ETT learning rate, 0.01, was tuned for a look-back of 96; at 720 its wide
         time-mixing layers diverge with it (train loss above 1e4 within 25 steps on ETTh1), so
         the default here is 0.001.
+    precision, compile
+        As for :class:`~skdistill.forecasting.MLPForecaster`.
 
     Examples
     --------
@@ -237,8 +247,10 @@ class TimeMixerForecaster(_ArchForecaster):
         validation_size: float | int | None = 0.2,
         device: str = "cpu",
         random_state: int | None = None,
-        verbose: int = 0,
+        verbose: int = 1,
         global_model: bool = True,
+        precision: str = "32",
+        compile: bool = False,
     ) -> None:
         self._init_params(locals())
 

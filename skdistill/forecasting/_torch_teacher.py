@@ -3,12 +3,21 @@ forecaster, and so as a TimeDistill teacher at both levels."""
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pandas as pd
 import torch
 from torch import nn
 
-from skdistill._validation import check_choice, check_int, resolve_device
+from skdistill._validation import (
+    check_bool,
+    check_choice,
+    check_int,
+    check_precision,
+    check_precision_device,
+    resolve_device,
+)
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._panel import split_series
 from skdistill.nn.forecasting.external import (
@@ -18,7 +27,12 @@ from skdistill.nn.forecasting.external import (
     ExternalForecaster,
     probe_batch_size,
 )
+from skdistill.training.net import autocast
 from skdistill.training.windows import standard_scaler
+
+#: Attributes holding torch modules: pickled through ``torch.save`` when they live on CUDA,
+#: so that a forecaster fitted on a GPU unpickles on a CPU-only machine.
+_MODULE_ATTRS = ("module", "wrapped_")
 
 
 class TorchForecaster(BaseDeepForecaster):
@@ -89,6 +103,15 @@ class TorchForecaster(BaseDeepForecaster):
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where the module runs when this forecaster predicts (as a teacher it runs on the
         distiller's device).
+    precision : {"32", "bf16", "16-mixed"}, default="32"
+        Autocast precision of this forecaster's own predictions (Lightning's names; "bf16"
+        also as "bf16-mixed"; "16-mixed" on CUDA only, a ValueError at ``fit`` on another
+        device); forecasts are returned as float64 whatever it is. As a teacher the module
+        runs at the distiller's ``precision``.
+    compile : bool, default=False
+        Run this forecaster's own predictions through ``torch.compile`` of the wrapped
+        module (compiled at the first prediction; not pickled, compiled again after
+        unpickling). As a teacher the plain module runs.
 
     Attributes
     ----------
@@ -160,6 +183,8 @@ class TorchForecaster(BaseDeepForecaster):
         columns: list | None = None,
         batch_size: int = 256,
         device: str = "cpu",
+        precision: str = "32",
+        compile: bool = False,
     ) -> None:
         self._init_params(locals())
 
@@ -178,6 +203,8 @@ class TorchForecaster(BaseDeepForecaster):
         check_int(self.window_length, "window_length", minimum=1)
         check_int(self.horizon, "horizon", minimum=1, allow_none=True)
         check_int(self.batch_size, "batch_size", minimum=1)
+        check_precision(self.precision)
+        check_bool(self.compile, "compile")
         check_choice(self.input_layout, "input_layout", INPUT_LAYOUTS)
         check_choice(self.output_layout, "output_layout", OUTPUT_LAYOUTS)
         check_choice(self.feature_pooling, "feature_pooling", FEATURE_POOLINGS)
@@ -257,6 +284,7 @@ class TorchForecaster(BaseDeepForecaster):
     def _fit(self, y: pd.DataFrame, X=None, fh=None):
         self._check_params()
         device = resolve_device(self.device)
+        check_precision_device(self.precision, device)
         series = split_series(y)
         series.frames = [self._checked_y(f) for f in series.frames]
         values = [self._check_y(f, series.label(i)) for i, f in enumerate(series.frames)]
@@ -331,17 +359,52 @@ class TorchForecaster(BaseDeepForecaster):
         if np.ndim(mean) == 2:  # one row per window
             mean, scale = mean[:, None], scale[:, None]
         z = (windows - mean) / scale
-        out = [
-            self.wrapped_(
-                torch.as_tensor(z[lo : lo + self.batch_size], device=self.device_).float()
-            )
-            .cpu()
-            .numpy()
-            for lo in range(0, len(z), int(self.batch_size))
-        ]
+        forward = self._forward()
+        out = []
+        for lo in range(0, len(z), int(self.batch_size)):
+            x = torch.as_tensor(z[lo : lo + self.batch_size], device=self.device_).float()
+            with autocast(getattr(self, "precision", "32"), self.device_):
+                pred = forward(x)
+            out.append(pred.float().cpu().numpy())
         if not out:
             return np.empty((0, self.horizon_, self.n_channels_))
         return np.concatenate(out).astype(np.float64) * scale + mean
+
+    def _forward(self) -> nn.Module:
+        """The wrapped module, compiled on first use when ``compile``."""
+        if not getattr(self, "compile", False):
+            return self.wrapped_
+        compiled = getattr(self, "_compiled", None)
+        if compiled is None or compiled._orig_mod is not self.wrapped_:
+            compiled = self._compiled = torch.compile(self.wrapped_)
+        return compiled
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("_compiled", None)
+        on_cuda = [
+            k
+            for k in _MODULE_ATTRS
+            if isinstance(state.get(k), nn.Module)
+            and any(t.is_cuda for t in [*state[k].parameters(), *state[k].buffers()])
+        ]
+        if on_cuda:
+            # Plain pickling of CUDA tensors cannot be loaded without CUDA; torch.load can
+            # map them to the CPU (see __setstate__). Saved together, shared modules stay
+            # shared.
+            buffer = io.BytesIO()
+            torch.save({k: state.pop(k) for k in on_cuda}, buffer)
+            state["_cuda_modules"] = buffer.getvalue()
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state = dict(state)
+        blob = state.pop("_cuda_modules", None)
+        if blob is not None:
+            location = None if torch.cuda.is_available() else "cpu"
+            modules = torch.load(io.BytesIO(blob), map_location=location, weights_only=False)
+            state.update(modules)
+        super().__setstate__(state)
 
     def n_parameters(self) -> int:
         """Number of parameters of the wrapped module."""

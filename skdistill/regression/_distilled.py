@@ -24,6 +24,7 @@ from skdistill._fitting import all_or_nothing
 from skdistill._timedistill import TimeDistillParamsMixin
 from skdistill._validation import (
     check_bool,
+    check_precision_device,
     check_training_params,
     resolve_device,
     seed_from,
@@ -117,8 +118,21 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
     random_state : int, numpy.random.RandomState or None, default=None
         Seed of weights and shuffling; fits are deterministic for a fixed int. None draws a
         seed from numpy's global random state.
-    verbose : int, default=0
-        1 prints a progress table per epoch.
+    verbose : int, default=1
+        0: silent (nothing on stdout or stderr). 1: a progress bar over the training epochs
+        on stderr (with the last losses). 2: also skorch's table of every epoch's losses and
+        the notes on the teacher cache (stdout).
+    precision : {"32", "bf16", "16-mixed"}, default="32"
+        Floating-point precision of the network's forward passes (Lightning's names) in
+        training, validation and prediction. "32": float32; "bf16" (alias "bf16-mixed"):
+        bfloat16 autocast, on CPU and GPU; "16-mixed": float16 autocast with gradient
+        scaling, CUDA only (a ValueError at ``fit`` on another device). Weights, losses and
+        the returned forecasts stay float32 or float64. The user guide's page on scaling out
+        gives measured speed and accuracy.
+    compile : bool, default=False
+        Compile the network with ``torch.compile`` for training (on CPU it needs a C
+        compiler; the first epoch pays the compilation, tens of seconds). The fitted
+        estimator keeps the plain network: it pickles and predicts without a compiler.
 
     Attributes
     ----------
@@ -207,7 +221,9 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         validation_size: float | int | None = 0.2,
         device: str = "cpu",
         random_state: int | None = None,
-        verbose: int = 0,
+        verbose: int = 1,
+        precision: str = "32",
+        compile: bool = False,
     ) -> None:
         store_params(self, locals())
 
@@ -307,6 +323,7 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         """
         self._check_params()
         device = resolve_device(self.device)
+        precision = check_precision_device(self.precision, device)
         X3, Y3, y_shape = self._validate_fit_data(X, Y)
         n, L, C = X3.shape
         H = Y3.shape[1]
@@ -353,6 +370,8 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
             device=device,
             seed=seed_from(self.random_state),
             verbose=int(self.verbose),
+            precision=precision,
+            compile=bool(self.compile),
         )
         hidden, kernel = int(self.hidden_size), self.moving_avg_
         self.net_, self.teacher_cache_ = fit_timedistill(
@@ -362,6 +381,7 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
             self._loss_params(alpha_, beta_, H),
             settings,
             teachers,
+            name=type(self).__name__,
         )
         self.history_ = self.net_.history
         return self

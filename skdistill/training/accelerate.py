@@ -15,6 +15,12 @@ skorch's mixin:
 Launch one process per device (``torchrun --nproc_per_node 2 script.py`` on CPUs,
 ``accelerate launch --multi_gpu --num_processes 2 script.py`` on GPUs); only the main process
 should write files (``accelerator.is_main_process``). Accelerate is an optional extra.
+
+Precision: the estimators' ``precision="bf16"`` autocasts the student's forward passes on the
+accelerator's device whatever the accelerator's own ``mixed_precision`` (bfloat16 needs no
+gradient scaling); ``precision="16-mixed"`` needs ``Accelerator(mixed_precision="fp16")``,
+whose gradient scaling it uses (any other accelerator is a ValueError at ``fit``);
+``precision="32"`` leaves the accelerator's ``mixed_precision`` in charge, as before.
 """
 
 from __future__ import annotations
@@ -186,6 +192,13 @@ def make_net(net_cls: type, device: str, **kwargs):
     accelerator = active_accelerator()
     if accelerator is None:
         return net_cls(**kwargs, device=device)
+    mixed = str(getattr(accelerator, "mixed_precision", "no"))
+    if kwargs.get("precision") == "16-mixed" and mixed != "fp16":
+        raise ValueError(
+            "precision='16-mixed' inside use_accelerator needs the accelerator's float16 "
+            f"gradient scaling: create Accelerator(mixed_precision='fp16') (it has {mixed!r}), "
+            "or use precision='bf16', which needs no scaling."
+        )
     _accelerated_classes()
     return accelerated_net_class(net_cls)(**kwargs, accelerator=accelerator, device=None)
 
@@ -199,6 +212,8 @@ def finish_net(net):
     """
     for name in getattr(net, "_optimizers", []):
         getattr(net, name + "_").state.clear()
+    # The float16 gradient scaler only serves training.
+    net.__dict__.pop("grad_scaler_", None)
     for _, callback in getattr(net, "callbacks_", []):
         if hasattr(callback, "lr_scheduler_"):
             callback.lr_scheduler_ = None
@@ -211,4 +226,10 @@ def finish_net(net):
                 callback.sink = print
         net.callbacks__print_log__sink = print
         net.to_plain()
+    # A compiled student (compile=True) is put back as the plain module: the fitted net
+    # pickles and predicts on any machine, without a compiler.
+    for name in [*getattr(net, "_modules", []), *getattr(net, "_criteria", [])]:
+        module = getattr(net, name + "_", None)
+        if isinstance(module, nn.Module) and "_orig_mod" in module._modules:
+            setattr(net, name + "_", module._orig_mod)
     return net

@@ -41,9 +41,11 @@ from skdistill.training.net import (
     TEACHER_PRED,
     DistillNet,
     TrainSettings,
+    autocast,
     build_net,
     term_scoring,
 )
+from skdistill.training.progress import EpochProgress, close_bars, progress_bar
 
 _BATCH = 512
 
@@ -295,8 +297,9 @@ def normalise_teacher_map(m: torch.Tensor, grid: tuple | None = None) -> torch.T
     return F.layer_norm(m, m.shape[-1:])  # (B, 1, D): normalise the vector
 
 
-def _teacher_pass(teacher, images, n_classes, device, info, grid):
-    """Logits (n, K) and, with a tap ``info``, the normalised maps, batch by batch."""
+def _teacher_pass(teacher, images, n_classes, device, info, grid, verbose=0):
+    """Logits (n, K) and, with a tap ``info``, the normalised maps, batch by batch (a
+    progress bar over the images when ``verbose``)."""
     logits = np.empty((len(images), n_classes), dtype=np.float32)
     maps = None
     with contextlib.ExitStack() as stack:
@@ -305,6 +308,9 @@ def _teacher_pass(teacher, images, n_classes, device, info, grid):
         tap = None
         if info is not None:
             tap = stack.enter_context(FeatureTap(teacher, info["layer"], detach=True))
+        bar = stack.enter_context(
+            progress_bar(len(images), "teacher outputs", verbose, unit="image")
+        )
         for lo in range(0, len(images), _BATCH):
             xb = torch.as_tensor(images[lo : lo + _BATCH]).to(device)
             logits[lo : lo + len(xb)] = teacher(xb).float().cpu().numpy()
@@ -313,7 +319,8 @@ def _teacher_pass(teacher, images, n_classes, device, info, grid):
                 m = normalise_teacher_map(m, grid)
                 if maps is None:
                     maps = np.empty((len(images), *m.shape[1:]), dtype=np.float32)
-                maps[lo : lo + len(xb)] = m.cpu().numpy()
+                maps[lo : lo + len(xb)] = m.float().cpu().numpy()
+            bar.update(len(xb))
     return logits, maps
 
 
@@ -324,6 +331,7 @@ def teacher_outputs(
     device: str,
     info: dict | None = None,
     grid: tuple | None = None,
+    verbose: int = 0,
 ) -> tuple[dict, dict | None]:
     """The teacher's outputs on every image, for the batch cache.
 
@@ -338,6 +346,8 @@ def teacher_outputs(
         The teacher tap (:func:`~skdistill.nn.vision.discover_shapes`); None: logits only.
     grid : tuple, optional
         Grid the teacher map is resized to.
+    verbose : int, default=0
+        A progress bar over the images (``"teacher outputs"``, on stderr) when > 0.
 
     Returns
     -------
@@ -347,7 +357,7 @@ def teacher_outputs(
     shapes : dict or None
         The teacher tap's layer and raw, canonical and aligned shapes.
     """
-    logits, maps = _teacher_pass(teacher, images, n_classes, device, info, grid)
+    logits, maps = _teacher_pass(teacher, images, n_classes, device, info, grid, verbose)
     if not np.isfinite(logits).all():
         raise FloatingPointError("the teacher produced non-finite logits.")
     if (logits >= 0).all() and np.allclose(logits.sum(axis=1), 1.0, atol=1e-4):
@@ -365,7 +375,9 @@ def teacher_outputs(
     return {TEACHER_PRED: logits, TEACHER_FEAT: maps}, shapes
 
 
-def _teacher_side(teacher: ImageTeacher, images, classes, device) -> tuple[dict, dict | None]:
+def _teacher_side(
+    teacher: ImageTeacher, images, classes, device, verbose: int = 0
+) -> tuple[dict, dict | None]:
     """Find the teacher's tap and cache its outputs (once, on the main process)."""
     if teacher.module is None:
         return compute_on_main(lambda: ({TEACHER_PRED: teacher.logits()}, None))
@@ -376,13 +388,16 @@ def _teacher_side(teacher: ImageTeacher, images, classes, device) -> tuple[dict,
         if teacher.grid is not None:
             grid = teacher.grid(info["canonical_shape"])
     return compute_on_main(
-        lambda: teacher_outputs(module, images, len(classes), device, info, grid)
+        lambda: teacher_outputs(module, images, len(classes), device, info, grid, verbose)
     )
 
 
 # --------------------------------------------------------------------------- the one entry point
-def _classifier_net(module: TappedStudent, objective, settings: TrainSettings) -> DistillNet:
+def _classifier_net(
+    module: TappedStudent, objective, settings: TrainSettings, name: str = "student"
+) -> DistillNet:
     callbacks = [
+        ("progress", EpochProgress(f"{name} epochs", int(settings.verbose))),
         *term_scoring(objective.active_terms()),
         ("feature_warmup", FeatureWarmup(settings.warmup_epochs)),
     ]
@@ -400,6 +415,7 @@ def fit_distilled_classifier(
     teacher: ImageTeacher | None = None,
     student_layer: str = "auto",
     tap_student: bool = False,
+    name: str = "student",
 ) -> tuple[DistillNet, dict]:
     """Train ``student`` on ``(images, y)``, distilled from ``teacher`` when given.
 
@@ -425,6 +441,8 @@ def fit_distilled_classifier(
         Module path of the student's tap.
     tap_student : bool, default=False
         Tap the student even without a teacher map (OFA's branch).
+    name : str, default="student"
+        Who is trained, for the epochs' progress bar (``"<name> epochs"``).
 
     Returns
     -------
@@ -438,7 +456,11 @@ def fit_distilled_classifier(
     cache: dict = {}
     use_features = teacher is not None and teacher.use_features
     if teacher is not None:
-        cache, teacher_shapes = _teacher_side(teacher, images, classes, settings.device)
+        # The teacher's outputs for this fit run at the fit's precision (float32 out).
+        with autocast(settings.precision, settings.device):
+            cache, teacher_shapes = _teacher_side(
+                teacher, images, classes, settings.device, int(settings.verbose)
+            )
         if teacher_shapes is not None:
             shapes["teacher"] = teacher_shapes
     ctx = ObjectiveContext(len(classes), use_features)
@@ -455,6 +477,9 @@ def fit_distilled_classifier(
         ctx = ObjectiveContext(len(classes), use_features, info["canonical_shape"], teacher_shape)
     objective = make_objective(ctx) if teacher is not None else CrossEntropyObjective()
     module = TappedStudent(student, layer, kwargs, tap=objective.needs_features)
-    net = _classifier_net(module, objective, settings)
-    net.fit(SliceDict(x=images, **cache) if cache else images, y.astype(np.int64))
+    net = _classifier_net(module, objective, settings, name)
+    try:
+        net.fit(SliceDict(x=images, **cache) if cache else images, y.astype(np.int64))
+    finally:
+        close_bars(net)  # skorch ends no callback after an error
     return finish_net(net), shapes

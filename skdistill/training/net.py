@@ -13,7 +13,13 @@ skorch's hooks, each a few lines:
   epoch and which epoch was best; a training that ends 10x worse than it started warns
   (:class:`~skdistill.exceptions.DivergenceWarning`, callback :class:`DivergenceCheck`); and
   Ctrl-C, which skorch's ``partial_fit`` swallows, is raised again once skorch has cleaned up,
-  so that no caller mistakes an interrupted training for a finished one.
+  so that no caller mistakes an interrupted training for a finished one;
+- ``precision`` ("32", "bf16", "16-mixed") runs every forward pass of the student under
+  ``torch.autocast`` (:func:`autocast`) and hands float32 outputs on, so the objective is
+  always computed in float32; "16-mixed" (CUDA only) scales the gradients with a
+  ``torch.amp.GradScaler``; ``compile`` compiles the student (skorch's ``compile``, never
+  the objective), and :func:`~skdistill.training.accelerate.finish_net` keeps the plain
+  module in the fitted net.
 
 Why the criterion: it is skorch's place for the loss, skorch optimises a criterion's parameters
 with the module's, moves it to the device and prepares it under Accelerate; so the parts that
@@ -23,6 +29,7 @@ the fitted ``module_`` is the student alone. Knows nothing of sktime or scikit-l
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,9 +37,11 @@ from dataclasses import dataclass
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
 
+from skdistill._validation import check_precision
 from skdistill.exceptions import DivergenceWarning
 from skdistill.losses.base import DistillationObjective, TeacherOutputs
 from skdistill.training.accelerate import make_net
@@ -41,6 +50,32 @@ from skdistill.training.accelerate import make_net
 TEACHER_PRED, TEACHER_FEAT = "teacher_pred", "teacher_feat"
 #: Batch key of each window's series in a panel (for a teacher scaled per series).
 SERIES = "series"
+
+#: The autocast dtype of each reduced ``precision`` ("32" runs as it is).
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "16-mixed": torch.float16}
+
+
+def autocast(precision: str, device) -> contextlib.AbstractContextManager:
+    """The ``torch.autocast`` context of ``precision`` on ``device``; a no-op for "32".
+
+    "bf16" autocasts to bfloat16 on any device; "16-mixed" to float16 on CUDA only (on
+    another device, e.g. a CUDA-fitted model unpickled on a CPU-only machine, it runs in
+    float32: float16 autocast is a CUDA feature).
+    """
+    dtype = AUTOCAST_DTYPES.get(check_precision(precision))
+    device_type = torch.device(device if device is not None else "cpu").type
+    if dtype is None or (dtype is torch.float16 and device_type != "cuda"):
+        return contextlib.nullcontext()
+    return torch.autocast(device_type, dtype=dtype)
+
+
+def as_float32(out):
+    """A module's output (a tensor, or a tuple or list of tensors and None) as float32."""
+    if isinstance(out, torch.Tensor):
+        return out.float() if out.is_floating_point() else out
+    if isinstance(out, list | tuple):
+        return type(out)(as_float32(o) for o in out)
+    return out
 
 
 class DistillNet(NeuralNet):
@@ -54,14 +89,19 @@ class DistillNet(NeuralNet):
     teacher : callable, optional
         A frozen teacher mapping a batch of inputs to ``(prediction, features)``, used when the
         batch carries no cached teacher outputs (the cache did not fit its memory budget).
+    precision : {"32", "bf16", "16-mixed"}, default="32"
+        Autocast dtype of the student's forward passes (training, validation, prediction);
+        the outputs are cast to float32. "16-mixed" also scales the gradients (CUDA only).
     **kwargs
         Passed to :class:`skorch.NeuralNet`; ``criterion`` is the objective (an instance).
+        ``compile=True`` compiles the student (``module``) only.
     """
 
-    def __init__(self, module, *args, teacher=None, **kwargs):
+    def __init__(self, module, *args, teacher=None, precision="32", **kwargs):
         kwargs.setdefault("predict_nonlinearity", None)
         super().__init__(module, *args, **kwargs)
         self.teacher = teacher
+        self.precision = precision
 
     # --- what differs when distributed (see training.accelerate) ---------------------------
     def reduce_value(self, value: torch.Tensor) -> torch.Tensor:
@@ -76,11 +116,63 @@ class DistillNet(NeuralNet):
         """``criterion_`` itself (without a data-parallel wrapper when distributed)."""
         return self.criterion_
 
+    # --- precision ---------------------------------------------------------------------------
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The autocast context of this net's ``precision`` on its device."""
+        device = self.device
+        accelerator = getattr(self, "accelerator", None)
+        if device is None and accelerator is not None:  # under Accelerate
+            device = accelerator.device
+        return autocast(getattr(self, "precision", "32"), device)
+
+    def grad_scaler(self):
+        """The ``torch.amp.GradScaler`` of "16-mixed" on CUDA (made on first use), else None."""
+        if getattr(self, "precision", "32") != "16-mixed" or not str(self.device).startswith(
+            "cuda"
+        ):
+            return None
+        scaler = getattr(self, "grad_scaler_", None)
+        if scaler is None:
+            scaler = self.grad_scaler_ = torch.amp.GradScaler("cuda")
+        return scaler
+
     # --- skorch hooks ---------------------------------------------------------------------
     def infer(self, x, **fit_params):
         if isinstance(x, Mapping):
             x = x["x"]
-        return self.module_(to_tensor(x, device=self.device), **fit_params)
+        x = to_tensor(x, device=self.device)
+        with self.autocast():
+            out = self.module_(x, **fit_params)
+        # The objective (spectra, KL, feature regressors) always runs in float32.
+        return as_float32(out)
+
+    def torch_compile(self, module, name):
+        # Only the student: the objective checks its terms for finiteness in Python, and
+        # the parts that exist for training only are small.
+        return super().torch_compile(module, name) if name == "module" else module
+
+    def train_step_single(self, batch, **fit_params):
+        scaler = self.grad_scaler()
+        if scaler is None:
+            return super().train_step_single(batch, **fit_params)
+        # skorch's step with the loss scaled before backward (float16 gradients underflow).
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        y_pred = self.infer(Xi, **fit_params)
+        loss = self.get_loss(y_pred, yi, X=Xi, training=True)
+        scaler.scale(loss).backward()
+        return {"loss": loss, "y_pred": y_pred}
+
+    def _step_optimizer(self, step_fn):
+        scaler = self.grad_scaler()
+        if scaler is None:
+            return super()._step_optimizer(step_fn)
+        # The scaler unscales the gradients, skips the step when they overflowed, and
+        # adapts the scale.
+        step_fn()
+        for name in self._optimizers:
+            scaler.step(getattr(self, name + "_"))
+        scaler.update()
 
     def fit_loop(self, X, y=None, epochs=None, **fit_params):
         try:
@@ -164,7 +256,8 @@ class DistillNet(NeuralNet):
             series = X.get(SERIES) if isinstance(X, Mapping) else None
             if series is not None:
                 series = to_tensor(series, device=self.device)
-            pred, feats = self.teacher(to_tensor(x, device=self.device), series)
+            with self.autocast():  # at the fit's precision, as a cache would be computed
+                pred, feats = as_float32(self.teacher(to_tensor(x, device=self.device), series))
         if feats is None:
             feats = ()
         elif not isinstance(feats, list | tuple):
@@ -234,6 +327,11 @@ class TrainSettings:
     seed: int | None = None
     patience: int | None = None
     warmup_epochs: int = 0
+    precision: str = "32"
+    compile: bool = False
+
+    def __post_init__(self) -> None:
+        self.precision = check_precision(self.precision)
 
 
 def build_net(
@@ -263,5 +361,7 @@ def build_net(
         iterator_train__shuffle=True,
         train_split=train_split,
         callbacks=[*callbacks, ("divergence_check", DivergenceCheck())],
-        verbose=int(settings.verbose),
+        verbose=int(settings.verbose >= 2),  # skorch's epoch table; 1 draws bars only
+        precision=settings.precision,
+        compile=bool(settings.compile),
     )

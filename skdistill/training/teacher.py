@@ -20,6 +20,7 @@ from torch import nn
 
 from skdistill.losses.base import TeacherOutputs
 from skdistill.training.net import SERIES
+from skdistill.training.progress import progress_bar
 
 
 class TeacherAdapter(nn.Module):
@@ -264,6 +265,7 @@ def compute_teacher_outputs(
     chunk_bytes: int = 64 * 2**20,
     allocate: Callable[[tuple[int, ...]], torch.Tensor] = _float32_empty,
     add_pred: torch.Tensor | None = None,
+    verbose: int = 0,
 ) -> TeacherOutputs:
     """Run ``adapter`` over the contexts of the first ``n_windows`` windows of ``dataset``
     (default all); return its outputs on the CPU, one row per window.
@@ -276,27 +278,31 @@ def compute_teacher_outputs(
     half-precision ones): the cache never exists twice, nor in full outside its destination.
     ``add_pred`` (rows like the predictions, float32) is added to each chunk's prediction
     before it is stored: the forecasts of teachers computed elsewhere.
-    Non-finite values raise ``FloatingPointError``, chunk by chunk.
+    Non-finite values raise ``FloatingPointError``, chunk by chunk. ``verbose``: a progress
+    bar over the windows (``"teacher outputs"``, on stderr).
     """
     adapter = adapter.to(device).eval()
     n = len(dataset) if n_windows is None else int(n_windows)
     batch = teacher_batch(adapter, dataset, chunk_bytes, device)
     pred_out, feat_out = None, []
     row = 0
-    for contexts, series in dataset.contexts(batch, stop=n):
-        pred, feat = adapter(contexts.to(device), _on(series, device))
-        feats = (list(feat) if isinstance(feat, list | tuple) else [feat]) if with_features else []
-        if pred_out is None:
-            pred_out = allocate((n, *pred.shape[1:]))
-            feat_out = [allocate((n, *f.shape[1:])) for f in feats]
-        rows = slice(row, row + len(contexts))
-        pred = pred.float().cpu()
-        if add_pred is not None:
-            pred = pred + add_pred[rows]
-        _store(pred_out, rows, pred, "predictions")
-        for k, (out, f) in enumerate(zip(feat_out, feats, strict=True)):
-            _store(out, rows, f.float().cpu(), f"feature {k}")
-        row += len(contexts)
+    with progress_bar(n, "teacher outputs", verbose, unit="window") as bar:
+        for contexts, series in dataset.contexts(batch, stop=n):
+            pred, feat = adapter(contexts.to(device), _on(series, device))
+            feats = list(feat) if isinstance(feat, list | tuple) else [feat]
+            feats = feats if with_features else []
+            if pred_out is None:
+                pred_out = allocate((n, *pred.shape[1:]))
+                feat_out = [allocate((n, *f.shape[1:])) for f in feats]
+            rows = slice(row, row + len(contexts))
+            pred = pred.float().cpu()
+            if add_pred is not None:
+                pred = pred + add_pred[rows]
+            _store(pred_out, rows, pred, "predictions")
+            for k, (out, f) in enumerate(zip(feat_out, feats, strict=True)):
+                _store(out, rows, f.float().cpu(), f"feature {k}")
+            row += len(contexts)
+            bar.update(len(contexts))
     return TeacherOutputs(pred_out, tuple(feat_out))
 
 

@@ -27,7 +27,15 @@ from skdistill.losses.base import TeacherOutputs
 from skdistill.losses.timedistill import TimeDistillLoss, TimeDistillObjective
 from skdistill.nn.forecasting import FeatureRegressor
 from skdistill.training.accelerate import compute_on_main, finish_net
-from skdistill.training.net import DistillNet, TrainSettings, build_net, silent, term_scoring
+from skdistill.training.net import (
+    DistillNet,
+    TrainSettings,
+    autocast,
+    build_net,
+    silent,
+    term_scoring,
+)
+from skdistill.training.progress import EpochProgress, close_bars
 from skdistill.training.teacher import (
     EnsembleAdapter,
     FrozenTeacher,
@@ -135,13 +143,16 @@ class HalvingLR:
         return "HalvingLR()"
 
 
-def training_callbacks(terms, patience: int | None, has_valid: bool, verbose: int = 0) -> list:
-    """Term logging, the halving schedule, and (with validation) early stopping on valid_loss."""
-    callbacks = term_scoring(terms)
+def training_callbacks(
+    terms, patience: int | None, has_valid: bool, verbose: int = 0, desc: str = "epochs"
+) -> list:
+    """The epochs' progress bar (``verbose >= 1``), term logging, the halving schedule, and
+    (with validation) early stopping on valid_loss (its message at ``verbose >= 2``)."""
+    callbacks = [("progress", EpochProgress(desc, verbose)), *term_scoring(terms)]
     schedule = LRScheduler(policy=torch.optim.lr_scheduler.LambdaLR, lr_lambda=HalvingLR())
     callbacks.append(("lr_schedule", schedule))
     if has_valid and patience:
-        sink = print if verbose else silent
+        sink = print if verbose >= 2 else silent
         stopping = EarlyStopping(monitor="valid_loss", patience=patience, load_best=True, sink=sink)
         callbacks.append(("early_stopping", stopping))
     return callbacks
@@ -197,7 +208,7 @@ def _teacher_side(
     ``store`` (place ``"memory"`` or ``"disk"``), or ``(None, per-batch teacher, "off")``."""
     given = teachers.given
     itemsize = CACHE_DTYPES[teachers.cache_dtype].itemsize
-    say = print if verbose else silent
+    say = print if verbose >= 2 else silent
     if not teachers.modules:
         if teachers.cache == "off":  # arrays given by the caller: used as they are
             return given, None, "memory"
@@ -242,6 +253,7 @@ def _teacher_side(
             device=device,
             allocate=store.allocate,
             add_pred=None if given is None else given.pred,
+            verbose=verbose,
         )
         if extra is not None:
             out = TeacherOutputs(out.pred, out.features + _stored(extra, store).features)
@@ -271,6 +283,8 @@ def fit_timedistill(
     loss: dict,
     settings: TrainSettings,
     teachers: Teachers | None = None,
+    *,
+    name: str = "student",
 ) -> tuple[DistillNet, str | None]:
     """Train a student on windows with the TimeDistill objective; return ``(net, place)``.
 
@@ -289,6 +303,8 @@ def fit_timedistill(
     settings : TrainSettings
     teachers : Teachers, optional
         None, or no module and nothing given, trains the student alone.
+    name : str, default="student"
+        Who is trained, for the epochs' progress bar (``"<name> epochs"``).
 
     Returns
     -------
@@ -331,12 +347,14 @@ def fit_timedistill(
             )
             cache, per_batch = None, None
             if teachers is not None and (objective.needs_teacher_pred or feat_on):
-                cache, per_batch, place = _teacher_side(
-                    teachers, data, n_train, feat_on, store, settings.verbose, settings.device
-                )
+                # The teachers' outputs for this fit run at the fit's precision.
+                with autocast(settings.precision, settings.device):
+                    cache, per_batch, place = _teacher_side(
+                        teachers, data, n_train, feat_on, store, settings.verbose, settings.device
+                    )
             data.with_teacher(cache)
             del cache  # the dataset holds the only reference: dropped (files closed) below
-            net = _train(student, objective, data, n_valid, settings, per_batch)
+            net = _train(student, objective, data, n_valid, settings, per_batch, name)
         finally:
             # The teacher and its cache are not needed to predict; do not pickle them with
             # the net, and unmap the cache's files before their folder goes.
@@ -346,7 +364,35 @@ def fit_timedistill(
     return net, place
 
 
-def _train(student, objective, data, n_valid: int, settings: TrainSettings, teacher) -> DistillNet:
+def pretrained_net(
+    build_student: Callable[[], nn.Module], state_dict: dict, settings: TrainSettings
+) -> DistillNet:
+    """A fitted-looking net around a student whose weights are given, not trained.
+
+    ``state_dict`` (the student's, as ``state_dict()`` returned it) must match the module
+    ``build_student`` makes, key for key and shape for shape; otherwise a ValueError says
+    which keys differ. The net has an empty history: it was never trained here.
+    """
+    with torch.random.fork_rng(devices=cuda_devices()):
+        torch.manual_seed(settings.seed)
+        student = build_student()
+    try:
+        student.load_state_dict(state_dict, strict=True)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"the weights do not fit this network: {exc}. They were saved by a forecaster "
+            "with other architecture parameters, window_length or horizon."
+        ) from None
+    objective = TimeDistillObjective(TimeDistillLoss(alpha=0.0, beta=0.0), [])
+    net = build_net(ForecastStudent(student), objective, settings, train_split=None, callbacks=[])
+    net.initialize()
+    net.module_.eval()
+    return finish_net(net)
+
+
+def _train(
+    student, objective, data, n_valid: int, settings: TrainSettings, teacher, name: str
+) -> DistillNet:
     """Build the net around ``student`` and ``objective``, fit it on ``data``, slim it."""
     net = build_net(
         ForecastStudent(student),
@@ -354,14 +400,21 @@ def _train(student, objective, data, n_valid: int, settings: TrainSettings, teac
         settings,
         train_split=TailSplit(n_valid),
         callbacks=training_callbacks(
-            objective.active_terms(), settings.patience, bool(n_valid), settings.verbose
+            objective.active_terms(),
+            settings.patience,
+            bool(n_valid),
+            int(settings.verbose),
+            f"{name} epochs",
         ),
         teacher=teacher,
     )
     with warnings.catch_warnings():
         # skorch warns that y=None with a Dataset; that is how windows are passed.
         warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
-        net.fit(data, None)
+        try:
+            net.fit(data, None)
+        finally:
+            close_bars(net)  # skorch ends no callback after an error
     return finish_net(net)
 
 
@@ -394,7 +447,9 @@ def predict_student(
             else (mean, scale)
         )
         z = (windows[lo : lo + batch] - m) / s
-        pred = module(torch.as_tensor(z, dtype=torch.float32, device=net.device)).cpu().numpy()
+        with net.autocast():  # the fitted precision; float32 out
+            pred = module(torch.as_tensor(z, dtype=torch.float32, device=net.device))
+        pred = pred.float().cpu().numpy()
         out.append(pred.astype(np.float64) * s + m)
     if not out:
         return np.empty((0, module.horizon, np.shape(mean)[-1]))

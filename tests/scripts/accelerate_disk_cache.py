@@ -42,7 +42,7 @@ def main(out: Path) -> None:
             random_state=0,
             teacher_cache=place,
             teacher_cache_dir=str(cache_dir),
-            verbose=1,
+            verbose=2,  # the notes on the teacher cache (stdout)
         )
         said = io.StringIO()
         with use_accelerator(accelerator), contextlib.redirect_stdout(said):
