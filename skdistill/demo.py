@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skdistill.benchmarks._registry import TEACHERS, teacher_class
+from skdistill.benchmarks._registry import TEACHERS, bundled_teacher, teacher_class
 
 _DATASET = "ETTh1"
 _FIT_END = 11520  # train + validation rows of the ETTh protocol
@@ -42,8 +42,6 @@ _TEACHER_RECIPES = {
     "moderntcn": ({"lr": 5e-4, "batch_size": 128, "dims": 32, "ffn_ratio": 4}, (2.0, 2.0)),
     "timemixer": ({}, (1.0, 1.0)),
 }
-#: The shipped teacher: ``skdistill demo --train-teacher --save-teacher <this file>``.
-_BUNDLED_TEACHER = ("patchtst", 720, 96, "ETTh1_PatchTST_L720_H96.pt")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -148,12 +146,12 @@ def _settings(args: argparse.Namespace) -> dict:
     }
     if args.quick:
         settings.update(_QUICK)
-    bundled = (settings["teacher"], settings["window_length"], settings["horizon"])
-    settings["teacher_weights"] = (
-        None
-        if getattr(args, "train_teacher", False) or bundled != _BUNDLED_TEACHER[:3]
-        else _BUNDLED_TEACHER[3]
+    # The shipped teacher was written by ``skdistill demo --train-teacher --save-teacher``.
+    path = bundled_teacher(
+        _DATASET, settings["teacher"], settings["window_length"], settings["horizon"]
     )
+    trained_here = getattr(args, "train_teacher", False) or path is None
+    settings["teacher_weights"] = None if trained_here else path.name
     for key in ("window_length", "horizon", "epochs", "teacher_epochs"):
         if settings[key] < 1:
             raise ValueError(f"--{key.replace('_', '-')} must be >= 1; got {settings[key]}.")
@@ -264,9 +262,7 @@ def _teacher(settings: dict, y_fit, fh, common: dict, say):
     cls = teacher_class(name)
     label = f"{TEACHERS[name].label} (teacher)"
     if settings["teacher_weights"] is not None:
-        from importlib.resources import files
-
-        path = files("skdistill.datasets").joinpath("weights", settings["teacher_weights"])
+        path = bundled_teacher(_DATASET, name, settings["window_length"], settings["horizon"])
         say(f"loading {label} weights from the package ({path.name}; --train-teacher retrains) ...")
         t0 = time.perf_counter()
         teacher = cls.from_weights(path, y_fit, **common)

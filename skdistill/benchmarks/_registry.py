@@ -26,3 +26,20 @@ def teacher_class(name: str) -> type:
     import skdistill.forecasting as forecasting
 
     return getattr(forecasting, TEACHERS[name].class_name)
+
+
+#: Teachers whose trained weights the package ships in ``skdistill/datasets/weights``:
+#: ``(dataset, teacher, window_length, horizon)`` -> file (see that folder's README).
+BUNDLED_TEACHERS: dict[tuple[str, str, int, int], str] = {
+    ("etth1", "patchtst", 720, 96): "ETTh1_PatchTST_L720_H96.pt",
+}
+
+
+def bundled_teacher(dataset: str, teacher: str, window_length: int, horizon: int):
+    """The shipped weights file of that teacher cell (for ``from_weights``), or None."""
+    name = BUNDLED_TEACHERS.get((dataset.lower(), teacher, int(window_length), int(horizon)))
+    if name is None:
+        return None
+    from importlib.resources import files
+
+    return files("skdistill.datasets").joinpath("weights", name)

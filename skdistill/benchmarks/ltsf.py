@@ -38,7 +38,12 @@ from skdistill.benchmarks._outside import (
     OUTSIDE_WEIGHTS,
     PREDICTION_ONLY,
 )
-from skdistill.benchmarks._registry import TEACHERS, teacher_class
+from skdistill.benchmarks._registry import (
+    BUNDLED_TEACHERS,
+    TEACHERS,
+    bundled_teacher,
+    teacher_class,
+)
 from skdistill.benchmarks.goals import PAPER_TIMEDISTILL_MSE
 
 __all__ = [
@@ -94,9 +99,6 @@ _LATENCY_WINDOWS = 32
 #: Trained teachers the package ships, by ``(dataset in lower case, teacher, look-back,
 #: horizon)``: files under ``skdistill/datasets/weights/``, read by ``<Teacher>.from_weights``.
 #: The PatchTST of ``skdistill demo``, trained on the protocol's training rows of ETTh1.
-BUNDLED_TEACHERS: dict[tuple[str, str, int, int], str] = {
-    ("etth1", "patchtst", 720, 96): "ETTh1_PatchTST_L720_H96.pt",
-}
 
 
 @dataclass(frozen=True)
@@ -277,11 +279,8 @@ class _Runner(CellRunner):
             teacher, _, fit_s = BUILDERS[name](self, dataset, horizon, seed)
             return teacher, fit_s
         y, fh = self.fit_data(dataset, horizon)
-        key = (dataset.lower(), name, self.config.window_length, horizon)
-        if self.config.bundled_teachers and key in BUNDLED_TEACHERS:
-            from importlib.resources import files
-
-            path = files("skdistill.datasets").joinpath("weights", BUNDLED_TEACHERS[key])
+        path = bundled_teacher(dataset, name, self.config.window_length, horizon)
+        if self.config.bundled_teachers and path is not None:
             t0 = time.perf_counter()
             teacher = teacher_class(name).from_weights(path, y, **self.common(dataset, seed))
             return teacher, time.perf_counter() - t0
