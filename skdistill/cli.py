@@ -212,7 +212,7 @@ def _benchmark_run(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, Command] = {
     "data": ("list the datasets skdistill can find and where", _data_args, _data_run),
     "demo": (
-        "distil an iTransformer into an MLP on the bundled ETTh1 and compare",
+        "distil a PatchTST teacher (bundled weights) into an MLP on the bundled ETTh1 and compare",
         _demo_args,
         _demo_run,
     ),

@@ -95,19 +95,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _busy_cores(seconds: float = 0.5) -> float | None:
+    """Cores the whole machine kept busy over ``seconds``, from ``/proc/stat`` (Linux), or
+    None where that file does not exist."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+        idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
+        return sum(ticks), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    total = total1 - total0
+    return (os.cpu_count() or 1) * (1 - (idle1 - idle0) / total) if total > 0 else None
+
+
 def idle_cores() -> int:
-    """Cores not busy now: ``cpu_count`` minus the 1-minute load average, at least 1.
+    """Cores not busy now, at least 1: the cores this process may use minus those busy over
+    half a second (``/proc/stat``; elsewhere the 1-minute load average).
 
     Why: torch's threads wait for each other at every operation, and on a machine that other
     jobs keep busy a thread that is not scheduled stalls the rest. Measured on 2 cores at a
     load of 5, one MLP epoch took 112 s with torch's default 2 threads and 8.6 s with 1.
+    The load average alone misleads in containers, which can report a load of 1 on an idle
+    machine (seen on the 2-core CI machine: 180 s for the demo on 1 thread, 119 s on 2).
     """
-    n = os.cpu_count() or 1
     try:
-        load = os.getloadavg()[0]
-    except OSError:  # not available on every platform
-        return n
-    return max(1, min(n, n - round(load)))
+        n = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        n = os.cpu_count() or 1
+    busy = _busy_cores()
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except OSError:
+            return n
+    return max(1, min(n, n - round(busy)))
 
 
 def _versions() -> dict:

@@ -27,7 +27,7 @@ def y():
 
 @pytest.fixture(scope="module")
 def teacher(y):
-    # Feature per channel token: dims x patches = 8 x 11 = 88, wider than 4 x hidden_size (64).
+    # Feature per channel token: dims x patches = 8 x 11 = 88, wider than hidden_size (16).
     params = dict(patch_size=8, patch_stride=4, dims=8, ffn_ratio=2, large_size=5, small_size=3)
     return ModernTCNForecaster(window_length=L, max_epochs=1, random_state=0, **params).fit(
         y, fh=FH
@@ -70,7 +70,7 @@ def test_fewer_tokens_than_directions_still_give_an_orthonormal_basis():
 
 def test_auto_projects_a_wide_feature_and_reports_the_variance_kept(y, teacher):
     wide = teacher._as_teacher(np.zeros(7), np.ones(7), H).feature_dim
-    assert wide > 4 * 16
+    assert wide > 16
     projected = distilled(teacher).fit(y, fh=FH)
     assert projected.teacher_feature_dim == "auto"
     (kept,) = projected.teacher_feature_variance_
@@ -80,6 +80,16 @@ def test_auto_projects_a_wide_feature_and_reports_the_variance_kept(y, teacher):
     assert "train_feat_period" in projected.history_[-1]
     # The two are different regressors, hence different students.
     assert not np.allclose(projected.history_[:, "train_loss"], as_is.history_[:, "train_loss"])
+
+
+def test_auto_keeps_a_feature_no_wider_than_the_student(y, teacher):
+    # "auto" projects exactly the features wider than hidden_size (R would be wider than the
+    # student): at hidden_size = d_t the feature is used as it is, one below it is projected.
+    wide = teacher._as_teacher(np.zeros(7), np.ones(7), H).feature_dim
+    as_is = distilled(teacher, hidden_size=wide, max_epochs=1).fit(y, fh=FH)
+    assert as_is.teacher_feature_variance_ == [None]
+    projected = distilled(teacher, hidden_size=wide - 1, max_epochs=1).fit(y, fh=FH)
+    assert projected.teacher_feature_variance_[0] is not None
 
 
 def test_an_int_projects_every_feature_wider_than_it(y, teacher):

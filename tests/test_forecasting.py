@@ -493,10 +493,11 @@ def test_zoo_teachers_distil_at_both_levels(etth1, teacher):
     f = tiny_distilled(t, max_epochs=1).fit(etth1, fh=range(1, H + 1))
     last = f.history_[-1]
     assert np.isfinite(last["train_feat_scale"]) and np.isfinite(last["train_pred_period"])
-    # The regressor's input width is derived from the teacher's feature. The regressors belong
-    # to the objective (skorch's criterion), not to the predicting module.
+    # The regressor's input width is derived from the teacher's feature, projected onto the
+    # student's width where wider (teacher_feature_dim="auto"). The regressors belong to the
+    # objective (skorch's criterion), not to the predicting module.
     (regressor,) = f.net_.criterion_.regressors
-    assert regressor.in_dim == t._student_module().feature_dim
+    assert regressor.in_dim == min(t._student_module().feature_dim, f.hidden_size)
     assert regressor.out_dim == f._student_module().feature_dim
 
 
