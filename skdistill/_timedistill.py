@@ -8,6 +8,8 @@ the objective and its parameters are the same, and so is the training entry poin
 
 from __future__ import annotations
 
+import warnings
+
 from skdistill._validation import (
     check_bool,
     check_choice,
@@ -15,6 +17,7 @@ from skdistill._validation import (
     check_float,
     check_int,
 )
+from skdistill.exceptions import WeakTeacherWarning
 
 NORMS = ("mean", "revin", "none")
 KL_REDUCTIONS = ("mean", "batchmean")
@@ -62,3 +65,33 @@ class TimeDistillParamsMixin:
             # A one-step forecast has no spectrum besides DC: no prediction-level period term.
             "pred_period": horizon >= 2,
         }
+
+
+def kept_valid_loss(history, patience) -> float | None:
+    """The validation loss of the weights a fit kept: the best epoch's under early stopping
+    (which restores it), else the last epoch's; None without validation windows."""
+    losses = [row["valid_loss"] for row in history if "valid_loss" in row]
+    if not losses:
+        return None
+    return float(min(losses) if patience is not None else losses[-1])
+
+
+def audit_teacher(teacher_loss, student_loss, alpha: float, beta: float) -> None:
+    """:class:`~skdistill.exceptions.WeakTeacherWarning` when the weights distil (fixed,
+    alpha or beta > 0) a teacher that forecasts the validation windows worse than the
+    student it was distilled into."""
+    if teacher_loss is None or student_loss is None or not (alpha > 0 or beta > 0):
+        return
+    if teacher_loss <= student_loss:
+        return
+    warnings.warn(
+        f"the teacher's validation MSE ({teacher_loss:.4g}) is above the distilled "
+        f"student's ({student_loss:.4g}, alpha={alpha:g}, beta={beta:g}): distillation may be "
+        "making the student worse than training it alone, although a weaker teacher can "
+        "still help. Compare with the student alone (alpha=0, beta=0, or MLPForecaster), or "
+        "search the weights with 0 among them: ForecastingGridSearchCV(..., param_grid="
+        "{'alpha': [0, 0.5, 1, 2], 'beta': [0, 0.5, 1, 2]}) with memory='<a folder>', which "
+        "fits the teacher once per fold. Attributes: teacher_valid_loss_, valid_loss_.",
+        WeakTeacherWarning,
+        stacklevel=4,
+    )

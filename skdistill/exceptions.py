@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["DivergenceWarning"]
+__all__ = ["DivergenceWarning", "WeakTeacherWarning"]
 
 
 class DivergenceWarning(UserWarning):
@@ -19,5 +19,28 @@ class DivergenceWarning(UserWarning):
     >>> from skdistill.exceptions import DivergenceWarning
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("error", DivergenceWarning)  # make divergence fail a search
+    ...     pass
+    """
+
+
+class WeakTeacherWarning(UserWarning):
+    """Distillation did not help on the validation windows: the teacher forecasts them worse
+    than the distilled student does.
+
+    Issued by a distilling forecaster at the end of ``fit`` when the loss weights are fixed
+    (``alpha > 0`` or ``beta > 0``) and the teacher's validation loss
+    (``teacher_valid_loss_``) exceeds the student's (``valid_loss_``). Pulling the student
+    towards such a teacher can leave it worse than training it alone; the message gives both
+    numbers and the remedies: train without a teacher (``alpha = beta = 0``, or
+    ``MLPForecaster``), or search the weights, 0 included, with ``ForecastingGridSearchCV``
+    and ``memory`` (the teacher is then fitted once per fold). A weaker teacher can still
+    help: the warning says so, and compares only what was measured.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from skdistill.exceptions import WeakTeacherWarning
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", WeakTeacherWarning)  # make a weak teacher fail a run
     ...     pass
     """

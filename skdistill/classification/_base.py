@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 
 from skdistill._fitting import all_or_nothing
+from skdistill._memory import check_teacher_memory, fit_teacher
 from skdistill._validation import (
     ParameterTypeError,
     check_float,
@@ -30,6 +31,7 @@ from skdistill._validation import (
     cuda_devices,
     resolve_device,
     seed_from,
+    teacher_seed,
 )
 from skdistill.losses.base import DistillationObjective
 from skdistill.nn.vision import ZOO_NAMES, FeatureTap, build_model
@@ -40,7 +42,6 @@ from skdistill.training.classification import (
     fit_distilled_classifier,
 )
 from skdistill.training.net import TrainSettings
-from skdistill.training.progress import quiet_clone, role
 
 _BATCH = 512
 
@@ -152,6 +153,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         verbose,
         precision="32",
         compile=False,
+        memory=None,
     ) -> None:
         """Store the parameters every distiller has (called by each ``__init__``)."""
         self.teacher = teacher
@@ -165,6 +167,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         self.verbose = verbose
         self.precision = precision
         self.compile = compile
+        self.memory = memory
 
     # --- hooks ------------------------------------------------------------------------------
     def _make_objective(self, ctx: ObjectiveContext) -> DistillationObjective:
@@ -189,6 +192,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         Subclasses add their own parameters after calling this.
         """
         check_training_params(self)
+        check_teacher_memory(self.memory)
         for name in self._nonnegative_params:
             check_float(getattr(self, name), name)
         for name in self._positive_params:
@@ -377,12 +381,17 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(teacher, torch.nn.Module):
             return "torch", teacher
         if not _is_fitted(teacher):
-            # verbose=0 on the distiller silences its teacher's fit too; else the teacher's own.
-            teacher = quiet_clone(clone(teacher), self.verbose)
+            teacher = clone(teacher)
+            if teacher.get_params(deep=False).get("random_state", 0) is None:
+                # A teacher cloned inside the distiller follows the distiller's seed, so that
+                # a seeded distiller is deterministic as a whole (and its cache key exact).
+                seed = teacher_seed(self.random_state, 0)
+                if seed is not None:
+                    teacher.set_params(random_state=seed)
             X_fit = self._teacher_X(teacher, X_raw, images)
             try:
-                with role("teacher"):  # its progress bars read "teacher ..."
-                    teacher.fit(X_fit, y)
+                # verbose=0 on the distiller silences its teacher's fit too.
+                teacher = fit_teacher(teacher, X_fit, y, memory=self.memory, verbose=self.verbose)
             except Exception as exc:
                 raise ValueError(
                     f"teacher ({type(teacher).__name__}) failed to fit on X of shape "

@@ -18,7 +18,7 @@ class KDClassifier(BaseDistillClassifier):
     ----------
     teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
         As for :class:`SFKDClassifier`.
-    precision, compile
+    precision, compile, memory
         As for :class:`SFKDClassifier`.
     alpha : float, default=1.0
     temperature : float, default=4.0
@@ -56,6 +56,7 @@ class KDClassifier(BaseDistillClassifier):
         verbose: int = 1,
         precision: str = "32",
         compile: bool = False,
+        memory=None,
     ):
         self._set_shared_params(
             teacher,
@@ -69,6 +70,7 @@ class KDClassifier(BaseDistillClassifier):
             verbose,
             precision=precision,
             compile=compile,
+            memory=memory,
         )
         self.alpha = alpha
         self.temperature = temperature
@@ -84,7 +86,7 @@ class DKDClassifier(BaseDistillClassifier):
     ----------
     teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
         As for :class:`SFKDClassifier`.
-    precision, compile
+    precision, compile, memory
         As for :class:`SFKDClassifier`.
     alpha : float, default=1.0
         Weight of the target-class term.
@@ -118,6 +120,7 @@ class DKDClassifier(BaseDistillClassifier):
         verbose: int = 1,
         precision: str = "32",
         compile: bool = False,
+        memory=None,
     ):
         self._set_shared_params(
             teacher,
@@ -131,6 +134,7 @@ class DKDClassifier(BaseDistillClassifier):
             verbose,
             precision=precision,
             compile=compile,
+            memory=memory,
         )
         self.alpha = alpha
         self.beta = beta
@@ -150,7 +154,7 @@ class FitNetClassifier(BaseDistillClassifier):
     ----------
     teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
         As for :class:`SFKDClassifier`.
-    precision, compile
+    precision, compile, memory
         As for :class:`SFKDClassifier`.
     beta : float, default=1.0
         Weight of the hint term.
@@ -189,6 +193,7 @@ class FitNetClassifier(BaseDistillClassifier):
         verbose: int = 1,
         precision: str = "32",
         compile: bool = False,
+        memory=None,
     ):
         self._set_shared_params(
             teacher,
@@ -202,6 +207,7 @@ class FitNetClassifier(BaseDistillClassifier):
             verbose,
             precision=precision,
             compile=compile,
+            memory=memory,
         )
         self.beta = beta
         self.alpha = alpha
@@ -231,7 +237,7 @@ class OFAClassifier(BaseDistillClassifier):
     ----------
     teacher, student, input_shape, max_epochs, batch_size, lr, device, random_state, verbose
         As for :class:`SFKDClassifier`.
-    precision, compile
+    precision, compile, memory
         As for :class:`SFKDClassifier`.
     alpha : float, default=1.0
         Weight of the OFA terms.
@@ -269,6 +275,7 @@ class OFAClassifier(BaseDistillClassifier):
         verbose: int = 1,
         precision: str = "32",
         compile: bool = False,
+        memory=None,
     ):
         self._set_shared_params(
             teacher,
@@ -282,6 +289,7 @@ class OFAClassifier(BaseDistillClassifier):
             verbose,
             precision=precision,
             compile=compile,
+            memory=memory,
         )
         self.alpha = alpha
         self.eps = eps

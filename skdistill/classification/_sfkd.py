@@ -124,6 +124,16 @@ class SFKDClassifier(BaseDistillClassifier):
         Compile the network with ``torch.compile`` for training (on CPU it needs a C
         compiler; the first epoch pays the compilation, tens of seconds). The fitted
         estimator keeps the plain network: it pickles and predicts without a compiler.
+    memory : None, str, os.PathLike or joblib.Memory, default=None
+        Cache of the fitted teacher, as in ``Pipeline(memory=...)``: an unfitted
+        scikit-learn teacher (a classifier of this package included) is fitted once per
+        training set and reused by later fits on the same data with the same teacher
+        parameters (``GridSearchCV`` candidates, repeated fits), in any process that shares
+        the folder. The key holds the teacher's clone (with the seed the distiller gave it),
+        the images and labels it is fitted on, and the package versions; ``verbose`` is not
+        part of it. A teacher without a seed (``random_state`` None here and on the teacher)
+        is cached like any other: the first fit is reused. Torch modules and fitted
+        teachers are used as they are.
 
     Attributes
     ----------
@@ -193,6 +203,7 @@ class SFKDClassifier(BaseDistillClassifier):
         verbose: int = 1,
         precision: str = "32",
         compile: bool = False,
+        memory=None,
     ) -> None:
         self._set_shared_params(
             teacher,
@@ -206,6 +217,7 @@ class SFKDClassifier(BaseDistillClassifier):
             verbose,
             precision=precision,
             compile=compile,
+            memory=memory,
         )
         self.alpha = alpha
         self.beta = beta

@@ -17,6 +17,7 @@ from skbase.base._clone_plugins import BaseCloner
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from skdistill._fitting import all_or_nothing
+from skdistill._timedistill import audit_teacher, kept_valid_loss
 from skdistill._validation import (
     check_bool,
     check_float,
@@ -373,6 +374,10 @@ class BaseDeepForecaster(BaseForecaster):
             self.teacher_cache_ = cache_place
             # Per teacher module: variance kept by its feature's projection (None: as it is).
             self.teacher_feature_variance_ = list(teachers.kept_variance)
+        self.valid_loss_ = kept_valid_loss(self.history_, self.patience)
+        if teachers is not None:
+            self.teacher_valid_loss_ = getattr(self.net_, "teacher_valid_loss_", None)
+            audit_teacher(self.teacher_valid_loss_, self.valid_loss_, self.alpha_, self.beta_)
         return self
 
     # --- the series seen so far: scalers and look-backs --------------------------------------

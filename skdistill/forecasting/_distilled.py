@@ -10,14 +10,15 @@ import torch
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from skdistill._fitting import all_or_nothing
+from skdistill._memory import check_teacher_memory, fit_teacher
 from skdistill._validation import check_choice, check_int, teacher_seed
 from skdistill.forecasting._base import BaseDeepForecaster
 from skdistill.forecasting._generic_teacher import window_forecasts
 from skdistill.forecasting._mlp import MLPForecaster
 from skdistill.losses.base import TeacherOutputs
 from skdistill.nn.forecasting import LightTS, TSMixer
-from skdistill.training.progress import quiet_clone, role
 from skdistill.training.timedistill import Teachers
+
 
 def _gives_features(teacher) -> bool:
     """Whether a fitted teacher exposes its module and hidden features to the student.
@@ -133,6 +134,17 @@ class DistilledMLPForecaster(MLPForecaster):
         models (one fit per window). Windows go through the teacher's sktime parallel backend
         (``teacher.set_config(**{"backend:parallel": "loky"})``); NaiveForecaster is computed
         for all windows at once.
+    memory : None, str, os.PathLike or joblib.Memory, default=None
+        Cache of the fitted teacher, as in ``Pipeline(memory=...)``: an unfitted teacher is
+        fitted once per training set and reused by every later fit with the same teacher
+        parameters and data (grid search candidates, ``evaluate``'s folds, repeated fits), in
+        any process that shares the folder. The key holds the teacher's clone (with the seed
+        the distiller gave it), ``y``, the horizon and the package versions; ``verbose`` is
+        not part of it. A teacher whose ``random_state`` stays None (the distiller's is None
+        too) is cached like any other: the first fit is reused, as a pipeline would; fix a
+        seed to make that reuse exact. Entries are never invalidated otherwise: clear the
+        folder (``memory.clear()``) after changing code outside the package. Already fitted
+        teachers are used as they are. See the user guide, "Choosing the loss weights".
     student : {"dmlp", "tsmixer", "lightts"}, default="dmlp"
         The light architecture distilled into: the DMLP (uses ``moving_avg`` and ``norm``),
         TSMixer (``hidden_size`` is its channel-mixing width; RevIN unless ``norm="none"``) or
@@ -161,6 +173,14 @@ class DistilledMLPForecaster(MLPForecaster):
     teacher_cache_ : {"memory", "disk", "off"} or None
         Where the teacher's outputs lived during ``fit`` ("off": computed per batch; None:
         none was used, ``alpha = beta = 0``).
+    valid_loss_ : float or None
+        The student's validation MSE (standardised scale) at the kept epoch (the best one
+        under early stopping); None without validation windows.
+    teacher_valid_loss_ : float or None
+        The teacher's (weighted teachers') MSE on the same validation windows and scale; None
+        without validation windows, without distillation (``alpha = beta = 0``) or with
+        sktime teachers. Above ``valid_loss_`` under fixed weights, the fit issues a
+        :class:`~skdistill.exceptions.WeakTeacherWarning`.
 
     Examples
     --------
@@ -200,6 +220,7 @@ class DistilledMLPForecaster(MLPForecaster):
         student: str = "dmlp",
         teacher_weights=None,
         generic_teacher: str = "reuse",
+        memory=None,
         max_epochs: int = 100,
         batch_size: int = 32,
         lr: float = 0.01,
@@ -232,6 +253,7 @@ class DistilledMLPForecaster(MLPForecaster):
         self._check_cache_params()
         check_choice(self.student, "student", ("dmlp", "tsmixer", "lightts"))
         check_choice(self.generic_teacher, "generic_teacher", ("reuse", "refit"))
+        check_teacher_memory(self.memory)
         k = self.teacher_feature_dim
         if isinstance(k, str) and k != "auto":
             raise ValueError(f'teacher_feature_dim must be "auto", None or an int >= 1; got {k!r}.')
@@ -286,17 +308,16 @@ class DistilledMLPForecaster(MLPForecaster):
     def _fit_teacher(self, teacher, y, horizon: int, index: int = 0):
         if teacher.is_fitted:
             return teacher
-        # verbose=0 on the distiller silences its teacher's fit too; else the teacher's own.
-        teacher = quiet_clone(teacher.clone(), self.verbose)
+        teacher = teacher.clone()
         if teacher.get_params(deep=False).get("random_state", 0) is None:
             # A teacher cloned inside the distiller follows the distiller's seed (one stream
             # per teacher), so that a seeded distiller is deterministic as a whole.
             seed = teacher_seed(self.random_state, index)
             if seed is not None:
                 teacher.set_params(random_state=seed)
-        with role("teacher"):  # its progress bars read "teacher ..."
-            teacher.fit(y, fh=ForecastingHorizon(np.arange(1, horizon + 1), is_relative=True))
-        return teacher
+        # verbose=0 on the distiller silences its teacher's fit too; else the teacher's own.
+        fh = ForecastingHorizon(np.arange(1, horizon + 1), is_relative=True)
+        return fit_teacher(teacher, y, memory=self.memory, verbose=self.verbose, fh=fh)
 
     def _distillation(self, y, series, train_starts: list) -> tuple[Teachers, dict]:
         """Fit the teachers into ``teacher_``; their side of the fit and the loss weights."""

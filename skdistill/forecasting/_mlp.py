@@ -68,6 +68,9 @@ class MLPForecaster(TimeDistillParamsMixin, BaseDeepForecaster):
         The trained net; ``net_.module_.student`` is the DMLP.
     history_ : skorch.History
         Per-epoch ``train_loss``, ``valid_loss`` (plain MSE), ``train_sup``, ``dur``, ...
+    valid_loss_ : float or None
+        Validation MSE (standardised scale) at the kept epoch (the best one under early
+        stopping); None without validation windows.
     scaler_mean_, scaler_scale_ : numpy.ndarray of shape (n_columns,) or (n_series, n_columns)
         Standardisation of each column (training rows only); for a panel one row per series.
     constant_channels_ : numpy.ndarray of bool

@@ -343,3 +343,25 @@ class FrozenTeacher:
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, series: torch.Tensor | None = None):
         return self.module.eval()(x, series)
+
+
+@torch.no_grad()
+def validation_mse(
+    adapter: nn.Module, dataset, start: int, device: str = "cpu", chunk_bytes: int = 64 * 2**20
+) -> float | None:
+    """Mean squared error of ``adapter``'s predictions on the windows ``start`` to the end of
+    ``dataset`` (the validation tail), on the scale the student is trained on; None when there
+    is no such window. Chunked like :func:`compute_teacher_outputs`."""
+    n = len(dataset) - int(start)
+    if n <= 0:
+        return None
+    adapter = adapter.to(device).eval()
+    batch = teacher_batch(adapter, dataset, chunk_bytes, device)
+    total, count, row = 0.0, 0, int(start)
+    for contexts, series in dataset.contexts(batch, start=row):
+        pred, _ = adapter(contexts.to(device), _on(series, device))
+        target = torch.stack([dataset[i][1] for i in range(row, row + len(contexts))])
+        total += float((pred.float().cpu() - target).square().sum(dtype=torch.float64))
+        count += target.numel()
+        row += len(contexts)
+    return total / count

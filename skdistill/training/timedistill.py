@@ -42,6 +42,7 @@ from skdistill.training.teacher import (
     cache_nbytes,
     compute_teacher_outputs,
     project_features,
+    validation_mse,
 )
 from skdistill.training.teacher_cache import (
     CACHE_DTYPES,
@@ -361,7 +362,21 @@ def fit_timedistill(
             data.with_teacher(None)
     net.teacher = None
     net.module_.eval()
+    if distills:
+        net.teacher_valid_loss_ = _teacher_valid_loss(teachers, data, n_train, settings)
     return net, place
+
+
+def _teacher_valid_loss(teachers: Teachers | None, data, n_train: int, settings) -> float | None:
+    """The teachers' validation loss (MSE of their weighted forecast on the validation
+    windows, the student's ``valid_loss`` scale); None without validation windows or when a
+    teacher's forecasts were given for the training windows only (sktime teachers)."""
+    if teachers is None or not teachers.modules or teachers.given is not None:
+        return None
+    modules = teachers.modules
+    adapter = modules[0] if len(modules) == 1 else EnsembleAdapter(modules, teachers.weights)
+    with autocast(settings.precision, settings.device):
+        return validation_mse(adapter, data, n_train, settings.device)
 
 
 def pretrained_net(

@@ -142,11 +142,11 @@ class SlidingWindowDataset(_Windows):
             x[SERIES] = self.series_ids[i]
         return x, self.series[mid : mid + self.horizon]
 
-    def contexts(self, batch_size: int = 1024, stop: int | None = None):
-        """Yield ``(contexts (b, L, C), series (b,) or None)`` of the first ``stop`` windows,
-        in order, ``batch_size`` at a time."""
-        starts = self.starts[:stop]
-        series = None if self.series_ids is None else self.series_ids[: len(starts)]
+    def contexts(self, batch_size: int = 1024, stop: int | None = None, start: int = 0):
+        """Yield ``(contexts (b, L, C), series (b,) or None)`` of the windows ``start`` to
+        ``stop`` (default: the first to the last), in order, ``batch_size`` at a time."""
+        starts = self.starts[start:stop]
+        series = None if self.series_ids is None else self.series_ids[start:stop]
         offsets = torch.arange(self.window_length)
         for lo in range(0, len(starts), batch_size):
             rows = torch.as_tensor(starts[lo : lo + batch_size])[:, None] + offsets[None, :]
@@ -169,9 +169,9 @@ class ArrayWindowDataset(_Windows):
     def __getitem__(self, i: int):
         return {"x": self.X[i], **self._teacher_entries(i)}, self.Y[i]
 
-    def contexts(self, batch_size: int = 1024, stop: int | None = None):
-        """Yield ``(contexts (b, L, C), None)`` of the first ``stop`` windows, in order."""
-        X = self.X[:stop]
+    def contexts(self, batch_size: int = 1024, stop: int | None = None, start: int = 0):
+        """Yield ``(contexts (b, L, C), None)`` of the windows ``start`` to ``stop``, in order."""
+        X = self.X[start:stop]
         for lo in range(0, len(X), batch_size):
             yield X[lo : lo + batch_size], None
 

@@ -1,0 +1,75 @@
+"""The teacher audit: the teacher's validation loss beside the student's, and a
+``WeakTeacherWarning`` when fixed weights distil a teacher worse than the student.
+
+What a user relies on: ``teacher_valid_loss_`` is the teacher's MSE on the very validation
+windows (and scale) of the student's ``valid_loss_``; a teacher worse than the student warns,
+once, with both numbers; a teacher better than the student does not warn.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+from skdistill.datasets import load_ltsf
+from skdistill.exceptions import WeakTeacherWarning
+from skdistill.forecasting import DistilledMLPForecaster, MLPForecaster
+
+L, H = 24, 4
+FH = list(range(1, H + 1))
+COMMON = dict(window_length=L, hidden_size=16, moving_avg=5, validation_size=80, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def y():
+    return load_ltsf("ETTh1").iloc[:500, :3]
+
+
+def distilled(teacher, **kw):
+    params = dict(COMMON, n_scales=1, max_epochs=3, verbose=0)
+    return DistilledMLPForecaster(teacher=teacher, **{**params, **kw})
+
+
+def test_teacher_valid_loss_is_measured_on_the_students_validation_windows(y):
+    # The teacher fitted with the same window_length and validation split: its own kept
+    # validation loss is the MSE over the same windows on the same scale.
+    teacher = MLPForecaster(**COMMON, max_epochs=4, patience=None, verbose=0).fit(y, fh=FH)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTeacherWarning)
+        student = distilled(teacher).fit(y, fh=FH)
+    assert student.teacher_valid_loss_ == pytest.approx(teacher.valid_loss_, rel=1e-5)
+    assert student.valid_loss_ == pytest.approx(min(student.history_[:, "valid_loss"]))
+
+
+def test_a_teacher_worse_than_the_student_warns_once_with_the_numbers(y):
+    # Practically untrained (one epoch at lr 1e-7): far worse than any trained student.
+    weak = MLPForecaster(**COMMON, max_epochs=1, lr=1e-7, verbose=0).fit(y, fh=FH)
+    with pytest.warns(WeakTeacherWarning) as record:
+        student = distilled(weak).fit(y, fh=FH)
+    weak_warnings = [w for w in record if issubclass(w.category, WeakTeacherWarning)]
+    assert len(weak_warnings) == 1
+    message = str(weak_warnings[0].message)
+    assert f"{student.teacher_valid_loss_:.4g}" in message
+    assert f"{student.valid_loss_:.4g}" in message and "alpha=0" in message
+    assert student.teacher_valid_loss_ > student.valid_loss_
+
+
+def test_a_teacher_better_than_the_student_does_not_warn(y):
+    strong = MLPForecaster(**COMMON, max_epochs=30, verbose=0).fit(y, fh=FH)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", WeakTeacherWarning)
+        student = distilled(strong, max_epochs=1).fit(y, fh=FH)
+    assert student.teacher_valid_loss_ < student.valid_loss_
+
+
+def test_no_audit_without_distillation_or_validation(y):
+    weak = MLPForecaster(**COMMON, max_epochs=1, lr=1e-7, verbose=0).fit(y, fh=FH)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", WeakTeacherWarning)
+        off = distilled(weak, alpha=0.0, beta=0.0).fit(y, fh=FH)
+        no_valid = distilled(weak, validation_size=None).fit(y, fh=FH)
+    assert off.teacher_valid_loss_ is None
+    assert no_valid.valid_loss_ is None and no_valid.teacher_valid_loss_ is None
+    assert np.isfinite(off.valid_loss_)
