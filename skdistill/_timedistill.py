@@ -20,6 +20,9 @@ from skdistill._validation import (
 from skdistill.exceptions import WeakTeacherWarning
 
 NORMS = ("mean", "revin", "none")
+#: The weights "auto" chooses from: the paper's grid {0.1, 0.5, 1, 2} and 0 (no teacher), the
+#: same value for both levels when both are "auto".
+AUTO_WEIGHTS = (0.0, 0.1, 0.5, 1.0, 2.0)
 KL_REDUCTIONS = ("mean", "batchmean")
 #: ``teacher_cache`` and ``teacher_cache_dtype`` choices (those of
 #: :mod:`skdistill.training.teacher_cache`, which the training layer checks again).
@@ -35,9 +38,22 @@ class TimeDistillParamsMixin:
         check_int(self.moving_avg, "moving_avg")
         check_choice(self.norm, "norm", NORMS)
 
+    #: Whether ``alpha`` / ``beta`` may be "auto" (chosen on the validation windows).
+    _auto_weights = False
+
     def _check_timedistill_params(self) -> None:
-        check_float(self.alpha, "alpha")
-        check_float(self.beta, "beta")
+        for name in ("alpha", "beta"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                if value != "auto" or not self._auto_weights:
+                    where = "" if self._auto_weights else f" ({type(self).__name__} takes numbers)"
+                    raise ValueError(
+                        f'{name} must be a number >= 0 or "auto"{where}; got {value!r}'
+                        if self._auto_weights
+                        else f"{name} must be a number >= 0{where}; got {value!r}"
+                    )
+            else:
+                check_float(value, name)
         check_float(self.temperature, "temperature", strict=True)
         check_int(self.n_scales, "n_scales", minimum=0)
         check_choice(self.kl_reduction, "kl_reduction", KL_REDUCTIONS)
@@ -51,9 +67,21 @@ class TimeDistillParamsMixin:
         check_directory(self.teacher_cache_dir, "teacher_cache_dir")
         check_choice(self.teacher_cache_dtype, "teacher_cache_dtype", TEACHER_CACHE_DTYPES)
 
-    def _loss_params(self, alpha: float, beta: float, horizon: int) -> dict:
-        """:class:`~skdistill.losses.TimeDistillLoss` parameters with the weights as used."""
+    def _loss_params(self, alpha, beta, horizon: int) -> dict:
+        """:class:`~skdistill.losses.TimeDistillLoss` parameters with the weights as used;
+        a weight "auto" adds the ``"candidates"`` the training layer chooses from."""
+        out = {}
+        if "auto" in (alpha, beta):
+            grid = AUTO_WEIGHTS
+            if alpha == "auto" and beta == "auto":
+                out["candidates"] = [(w, w) for w in grid]
+            elif alpha == "auto":
+                out["candidates"] = [(w, float(beta)) for w in grid]
+            else:
+                out["candidates"] = [(float(alpha), w) for w in grid]
+            alpha, beta = 0.0, 0.0  # replaced by the chosen pair
         return {
+            **out,
             "alpha": float(alpha),
             "beta": float(beta),
             "temperature": float(self.temperature),
@@ -76,10 +104,25 @@ def kept_valid_loss(history, patience) -> float | None:
     return float(min(losses) if patience is not None else losses[-1])
 
 
-def audit_teacher(teacher_loss, student_loss, alpha: float, beta: float) -> None:
-    """:class:`~skdistill.exceptions.WeakTeacherWarning` when the weights distil (fixed,
-    alpha or beta > 0) a teacher that forecasts the validation windows worse than the
-    student it was distilled into."""
+def audit_teacher(
+    teacher_loss, student_loss, alpha: float, beta: float, searched: bool = False
+) -> None:
+    """:class:`~skdistill.exceptions.WeakTeacherWarning` when a weight search chose no
+    distillation (alpha = beta = 0), or when fixed weights (alpha or beta > 0) distil a
+    teacher that forecasts the validation windows worse than the student it was distilled
+    into. A search that kept a teacher, weaker or not, does not warn."""
+    if searched:
+        if alpha == 0 and beta == 0:
+            numbers = "" if teacher_loss is None else f" (teacher {teacher_loss:.4g})"
+            warnings.warn(
+                "the search over the loss weights chose alpha=0, beta=0: distilling this "
+                f"teacher{numbers} did not help the student on the validation windows, so it "
+                "was trained alone. See weight_search_ for every candidate's validation loss; "
+                "a better teacher (more epochs, more data) may help.",
+                WeakTeacherWarning,
+                stacklevel=4,
+            )
+        return
     if teacher_loss is None or student_loss is None or not (alpha > 0 or beta > 0):
         return
     if teacher_loss <= student_loss:

@@ -73,3 +73,65 @@ def test_no_audit_without_distillation_or_validation(y):
     assert off.teacher_valid_loss_ is None
     assert no_valid.valid_loss_ is None and no_valid.teacher_valid_loss_ is None
     assert np.isfinite(off.valid_loss_)
+
+
+# --- alpha="auto" / beta="auto": the weights chosen on the validation windows -------------------
+def test_auto_weights_choose_on_validation_and_train_as_the_fixed_choice(y):
+    teacher = MLPForecaster(**COMMON, max_epochs=10, verbose=0).fit(y, fh=FH)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTeacherWarning)
+        auto = distilled(teacher, alpha="auto", beta="auto", max_epochs=4).fit(y, fh=FH)
+    search = auto.weight_search_
+    assert [(r["alpha"], r["beta"]) for r in search] == [(w, w) for w in (0, 0.1, 0.5, 1, 2)]
+    # Successive halving: every candidate 1 epoch, the best two 3 in all.
+    assert sorted(r["epochs"] for r in search) == [1, 1, 1, 3, 3]
+    finalists = [r for r in search if r["epochs"] == 3]
+    best = min(finalists, key=lambda r: r["valid_loss"])
+    assert (auto.alpha_, auto.beta_) == (best["alpha"], best["beta"])
+    # The chosen weights are trained exactly as a fit with them fixed.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTeacherWarning)
+        fixed = distilled(teacher, alpha=auto.alpha_, beta=auto.beta_, max_epochs=4).fit(y, fh=FH)
+    np.testing.assert_array_equal(auto.predict(), fixed.predict())
+    assert fixed.weight_search_ is None
+
+
+def test_auto_weights_drop_a_useless_teacher_and_say_so(y):
+    weak = MLPForecaster(**COMMON, max_epochs=1, lr=1e-7, verbose=0).fit(y, fh=FH)
+    with pytest.warns(WeakTeacherWarning, match="chose alpha=0, beta=0"):
+        auto = distilled(weak, alpha="auto", beta="auto").fit(y, fh=FH)
+    assert (auto.alpha_, auto.beta_) == (0.0, 0.0)
+    alone = MLPForecaster(**COMMON, max_epochs=3, verbose=0).fit(y, fh=FH)
+    np.testing.assert_allclose(auto.predict(), alone.predict(), rtol=1e-6)
+
+
+def test_one_auto_weight_searches_that_level_only(y):
+    teacher = MLPForecaster(**COMMON, max_epochs=5, verbose=0).fit(y, fh=FH)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTeacherWarning)
+        auto = distilled(teacher, alpha="auto", beta=0.5, max_epochs=2).fit(y, fh=FH)
+    assert [(r["alpha"], r["beta"]) for r in auto.weight_search_] == [
+        (w, 0.5) for w in (0, 0.1, 0.5, 1, 2)
+    ]
+    assert auto.beta_ == 0.5
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"alpha": "auto", "validation_size": None}, "set validation_size"),
+        ({"beta": "best"}, 'beta must be a number >= 0 or "auto"'),
+    ],
+)
+def test_bad_auto_use_is_named(y, params, match):
+    teacher = MLPForecaster(**COMMON, max_epochs=1, verbose=0)
+    with pytest.raises(ValueError, match=match):
+        distilled(teacher, **params).fit(y, fh=FH)
+
+
+def test_the_regressor_takes_numbers_only():
+    from skdistill.regression import DistilledMLPRegressor
+
+    X, Y = np.zeros((20, 8, 1)), np.zeros((20, 2, 1))
+    with pytest.raises(ValueError, match="alpha must be a number >= 0 .DistilledMLPRegressor"):
+        DistilledMLPRegressor(alpha="auto").fit(X, Y)

@@ -369,7 +369,8 @@ class BaseDeepForecaster(BaseForecaster):
             )
         self.history_ = self.net_.history
         if teachers is not None:
-            self.alpha_, self.beta_ = loss["alpha"], loss["beta"]
+            self.alpha_, self.beta_ = getattr(self.net_, "weights_", (loss["alpha"], loss["beta"]))
+            self.weight_search_ = getattr(self.net_, "weight_search_", None)
             self.teacher_cached_ = cache_place in ("memory", "disk")
             self.teacher_cache_ = cache_place
             # Per teacher module: variance kept by its feature's projection (None: as it is).
@@ -377,7 +378,13 @@ class BaseDeepForecaster(BaseForecaster):
         self.valid_loss_ = kept_valid_loss(self.history_, self.patience)
         if teachers is not None:
             self.teacher_valid_loss_ = getattr(self.net_, "teacher_valid_loss_", None)
-            audit_teacher(self.teacher_valid_loss_, self.valid_loss_, self.alpha_, self.beta_)
+            audit_teacher(
+                self.teacher_valid_loss_,
+                self.valid_loss_,
+                self.alpha_,
+                self.beta_,
+                searched=self.weight_search_ is not None,
+            )
         return self
 
     # --- the series seen so far: scalers and look-backs --------------------------------------

@@ -74,10 +74,16 @@ class DistilledMLPForecaster(MLPForecaster):
         (``beta`` is then forced to 0 with a warning). Required at fit time.
     window_length, hidden_size, moving_avg, norm
         The student, as in :class:`MLPForecaster`.
-    alpha : float, default=1.0
-        Weight of prediction-level distillation.
-    beta : float, default=1.0
-        Weight of feature-level distillation.
+    alpha : float or "auto", default=1.0
+        Weight of prediction-level distillation. "auto": chosen on the validation windows
+        among 0, 0.1, 0.5, 1 and 2 (the paper's grid and 0, no teacher), by successive
+        halving: each candidate trains 1 epoch from the same initial weights, the best two 2
+        more, and the best of those is then trained as a fit with it fixed would be (same
+        seeded draws). The teacher's outputs are computed once for all candidates; the
+        search adds 9 epochs to a fit. With both "auto" the candidates are ``alpha = beta =
+        w``; with one, the other stays as given. Needs ``validation_size``.
+    beta : float or "auto", default=1.0
+        Weight of feature-level distillation; "auto" as for ``alpha``.
     temperature : float, default=0.5
         Softmax temperature of the multi-period term.
     n_scales : int, default=3
@@ -164,7 +170,11 @@ class DistilledMLPForecaster(MLPForecaster):
         term: ``train_sup``, ``train_pred_scale``, ``train_pred_period``, ``train_feat_scale``,
         ``train_feat_period``.
     alpha_, beta_ : float
-        The weights used (``beta_`` is 0 for prediction-only teachers).
+        The weights used (``beta_`` is 0 for prediction-only teachers): the chosen ones
+        under "auto".
+    weight_search_ : list of dict or None
+        Under "auto": per candidate, ``alpha``, ``beta``, the ``epochs`` it trained and its
+        best ``valid_loss``; None with fixed weights.
     teacher_cached_ : bool
         Whether teacher outputs were cached (else computed per batch).
     teacher_feature_variance_ : list of (float or None)
@@ -196,6 +206,9 @@ class DistilledMLPForecaster(MLPForecaster):
     >>> "train_feat_period" in student.history_[-1]
     True
     """
+
+    # alpha / beta may be "auto": chosen on the validation windows (training layer).
+    _auto_weights = True
 
     def __init__(
         self,
@@ -254,6 +267,11 @@ class DistilledMLPForecaster(MLPForecaster):
         check_choice(self.student, "student", ("dmlp", "tsmixer", "lightts"))
         check_choice(self.generic_teacher, "generic_teacher", ("reuse", "refit"))
         check_teacher_memory(self.memory)
+        if "auto" in (self.alpha, self.beta) and not self.validation_size:
+            raise ValueError(
+                'alpha="auto" / beta="auto" choose the weights on the validation windows: set '
+                f"validation_size (now {self.validation_size!r}), e.g. 0.2, or pass numbers."
+            )
         k = self.teacher_feature_dim
         if isinstance(k, str) and k != "auto":
             raise ValueError(f'teacher_feature_dim must be "auto", None or an int >= 1; got {k!r}.')
@@ -328,8 +346,8 @@ class DistilledMLPForecaster(MLPForecaster):
         weights = np.asarray(weights, dtype=np.float64) / np.sum(weights)
         deep = [(t, w) for t, w in zip(fitted, weights, strict=True) if _gives_features(t)]
         generic = [(t, w) for t, w in zip(fitted, weights, strict=True) if not _gives_features(t)]
-        beta = float(self.beta)
-        if not deep and beta > 0:
+        beta = self.beta
+        if not deep and (beta == "auto" or beta > 0):
             names = ", ".join(type(t).__name__ for t in fitted)
             warnings.warn(
                 f"{names} exposes no hidden features: feature-level distillation is off (beta "
@@ -360,7 +378,7 @@ class DistilledMLPForecaster(MLPForecaster):
             cache_dtype=self.teacher_cache_dtype,
             **self._projection(),
         )
-        return teachers, self._loss_params(float(self.alpha), beta, H)
+        return teachers, self._loss_params(self.alpha, beta, H)
 
     def _projection(self) -> dict:
         """``Teachers`` fields of ``teacher_feature_dim``: the width and the threshold."""

@@ -13,9 +13,10 @@ call it once. Knows nothing of sktime or scikit-learn estimators.
 from __future__ import annotations
 
 import math
+import sys
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -300,7 +301,10 @@ def fit_timedistill(
         Number of trailing validation windows (0: none; no early stopping).
     loss : dict
         :class:`~skdistill.losses.timedistill.TimeDistillLoss` parameters (the weights as
-        used: 0 for a level without teacher outputs).
+        used: 0 for a level without teacher outputs), and optionally ``"candidates"``: a
+        list of ``(alpha, beta)`` pairs to choose the weights from on the validation windows
+        (:func:`search_weights`; the weights in ``loss`` are then ignored). The search's
+        record is left in ``net.weight_search_`` and the chosen pair in ``net.weights_``.
     settings : TrainSettings
     teachers : Teachers, optional
         None, or no module and nothing given, trains the student alone.
@@ -316,6 +320,14 @@ def fit_timedistill(
         files read by rows (removed before this returns, also on an error or Ctrl-C), or
         not cached (the teacher ran on every batch); None when no teacher output was used.
     """
+    loss = dict(loss)
+    candidates = loss.pop("candidates", None)
+    if candidates:
+        if not n_valid:
+            raise ValueError("choosing the loss weights needs validation windows (n_valid > 0)")
+        # The cache holds what the most demanding candidate needs.
+        loss["alpha"] = max(a for a, _ in candidates)
+        loss["beta"] = max(b for _, b in candidates)
     distills = (loss["alpha"] > 0 or loss["beta"] > 0) and (
         loss.get("use_scale", True) or loss.get("use_period", True)
     )
@@ -355,6 +367,20 @@ def fit_timedistill(
                     )
             data.with_teacher(cache)
             del cache  # the dataset holds the only reference: dropped (files closed) below
+            search = None
+            if candidates:
+                search = search_weights(
+                    build_student, loss, candidates, dims, data, n_valid, settings, per_batch
+                )
+                loss.update(alpha=search["chosen"][0], beta=search["chosen"][1])
+                objective_loss = TimeDistillLoss(**loss)
+                # The chosen weights trained as a fit with them fixed would be: same draws.
+                torch.manual_seed(settings.seed)
+                student = build_student()
+                used = dims if objective_loss.feat_active else []
+                objective = TimeDistillObjective(
+                    objective_loss, [FeatureRegressor(d, student.feature_dim) for d in used]
+                )
             net = _train(student, objective, data, n_valid, settings, per_batch, name)
         finally:
             # The teacher and its cache are not needed to predict; do not pickle them with
@@ -362,9 +388,82 @@ def fit_timedistill(
             data.with_teacher(None)
     net.teacher = None
     net.module_.eval()
+    if search is not None:
+        net.weight_search_, net.weights_ = search["scores"], search["chosen"]
     if distills:
         net.teacher_valid_loss_ = _teacher_valid_loss(teachers, data, n_train, settings)
     return net, place
+
+
+#: Successive halving of :func:`search_weights`: (epochs, survivors) per rung: every
+#: candidate trains 1 epoch, the best 2 train 2 more, the best of those is chosen.
+SEARCH_RUNGS = ((1, 2), (2, 1))
+
+
+def search_weights(
+    build_student, loss: dict, candidates, dims, data, n_valid: int, settings, teacher
+) -> dict:
+    """Choose ``(alpha, beta)`` among ``candidates`` on the validation windows.
+
+    Successive halving over epochs (:data:`SEARCH_RUNGS`): each candidate starts from the
+    student's seeded initial weights, trains without early stopping, and is ranked by its best
+    validation loss so far; the survivors of a rung continue where they stopped. All of them
+    read the same teacher outputs (the cache, or the per-batch ``teacher``). Ties go to the
+    earlier candidate. Returns ``{"chosen": (alpha, beta), "scores": [...]}`` with one record
+    per candidate: the weights, the epochs it trained and its best validation loss.
+    """
+    nets, scores = {}, []
+    alive = list(range(len(candidates)))
+    for rung, (epochs, keep) in enumerate(SEARCH_RUNGS):
+        for i in alive:
+            a, b = candidates[i]
+            if rung == 0:
+                torch.manual_seed(settings.seed)
+                student = build_student()
+                cand_loss = TimeDistillLoss(**{**loss, "alpha": a, "beta": b})
+                used = dims if cand_loss.feat_active else []
+                objective = TimeDistillObjective(
+                    cand_loss, [FeatureRegressor(d, student.feature_dim) for d in used]
+                )
+                nets[i] = build_net(
+                    ForecastStudent(student),
+                    objective,
+                    replace(settings, max_epochs=epochs, patience=None),
+                    train_split=TailSplit(n_valid),
+                    callbacks=training_callbacks(
+                        objective.active_terms(),
+                        None,
+                        True,
+                        int(settings.verbose),
+                        f"weights alpha={a:g} beta={b:g}",
+                    ),
+                    teacher=teacher,
+                )
+                fit = nets[i].fit
+            else:
+                nets[i].max_epochs = epochs
+                fit = nets[i].partial_fit
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
+                try:
+                    fit(data, None)
+                finally:
+                    close_bars(nets[i])
+        best = {i: min(row["valid_loss"] for row in nets[i].history) for i in alive}
+        alive = sorted(alive, key=lambda i: (best[i], i))[:keep]
+        if rung == len(SEARCH_RUNGS) - 1 or len(alive) == 1:
+            break
+    for i, net in nets.items():
+        a, b = candidates[i]
+        valid = float(min(row["valid_loss"] for row in net.history))
+        scores.append({"alpha": a, "beta": b, "epochs": len(net.history), "valid_loss": valid})
+    if settings.verbose:
+        lines = ", ".join(
+            f"({r['alpha']:g}, {r['beta']:g}): {r['valid_loss']:.4g} after {r['epochs']}"
+            for r in scores
+        )
+        print(f"weight search (alpha, beta): valid loss after epochs: {lines}", file=sys.stderr)
+    return {"chosen": candidates[alive[0]], "scores": scores}
 
 
 def _teacher_valid_loss(teachers: Teachers | None, data, n_train: int, settings) -> float | None:
