@@ -85,6 +85,8 @@ def test_report_tables_and_plots(tiny_run, tmp_path):
     by = {r["method"]: r for r in load_ltsf_records(out)}
     assert f"{by['timedistill']['mse']:.3f}" in md
     assert "| ETTh1 | 8 |" in md and "no_period" in md and "0.429" in md
+    # Issue 23: the weights each TimeDistill row used.
+    assert "Loss weights (alpha, beta) of the TimeDistill rows: ETTh1 (2, 2)." in md
     # Every goal is reported as met or not, with its figure.
     assert "beats the MLP alone on every dataset" in md and "1.3x a plain MLP epoch" in md
     assert ">= 7x faster" in md and ("not met" in md or ": met" in md)

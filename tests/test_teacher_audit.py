@@ -135,3 +135,11 @@ def test_the_regressor_takes_numbers_only():
     X, Y = np.zeros((20, 8, 1)), np.zeros((20, 2, 1))
     with pytest.raises(ValueError, match="alpha must be a number >= 0 .DistilledMLPRegressor"):
         DistilledMLPRegressor(alpha="auto").fit(X, Y)
+
+
+def test_a_search_where_every_candidate_diverges_fails_and_keeps_nothing(y):
+    teacher = MLPForecaster(**COMMON, max_epochs=1, verbose=0).fit(y, fh=FH)
+    student = distilled(teacher, alpha="auto", beta="auto", lr=1e12)
+    with pytest.raises(FloatingPointError, match="every candidate of the weight search diverged"):
+        student.fit(y, fh=FH)
+    assert not student.is_fitted

@@ -96,9 +96,6 @@ _WEIGHTS = {
 }
 # Forward passes over this many test windows make one latency.
 _LATENCY_WINDOWS = 32
-#: Trained teachers the package ships, by ``(dataset in lower case, teacher, look-back,
-#: horizon)``: files under ``skdistill/datasets/weights/``, read by ``<Teacher>.from_weights``.
-#: The PatchTST of ``skdistill demo``, trained on the protocol's training rows of ETTh1.
 
 
 @dataclass(frozen=True)

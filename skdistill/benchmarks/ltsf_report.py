@@ -99,6 +99,22 @@ def _accuracy_rows(stats: dict, dataset: str, horizons: list, teacher: str) -> l
     return [*rows, row]
 
 
+def _weights_used(records: list[dict], teacher: str) -> str:
+    """The (alpha, beta) the teacher's TimeDistill rows used, per dataset (from the cells)."""
+    used: dict[str, set] = {}
+    for r in records:
+        if r.get("teacher") == teacher and r.get("method") == "timedistill" and "alpha" in r:
+            if r["alpha"] is not None:
+                used.setdefault(r["dataset"], set()).add((r["alpha"], r["beta"]))
+    if not used:
+        return ""
+    parts = [
+        f"{d} " + " / ".join(f"({a:g}, {b:g})" for a, b in sorted(pairs))
+        for d, pairs in sorted(used.items())
+    ]
+    return "Loss weights (alpha, beta) of the TimeDistill rows: " + "; ".join(parts) + ".\n\n"
+
+
 def _accuracy_tables(records: list[dict], fmt: str) -> list[str]:
     stats = {m: _mean_over_seeds(records, m.lower()) for m in ("MSE", "MAE")}
     datasets, horizons, teachers = _grid(records)
@@ -106,7 +122,8 @@ def _accuracy_tables(records: list[dict], fmt: str) -> list[str]:
     out = []
     for teacher in teachers:
         rows = [row for d in datasets for row in _accuracy_rows(stats, d, horizons, teacher)]
-        out.append(f"Teacher: {teacher}\n\n" + table(header, rows, fmt))
+        weights = _weights_used(records, teacher)
+        out.append(f"Teacher: {teacher}\n\n{weights}" + table(header, rows, fmt))
     return out
 
 

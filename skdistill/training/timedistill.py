@@ -412,10 +412,12 @@ def search_weights(
     earlier candidate. Returns ``{"chosen": (alpha, beta), "scores": [...]}`` with one record
     per candidate: the weights, the epochs it trained and its best validation loss.
     """
-    nets, scores = {}, []
+    nets, scores, diverged = {}, [], set()
     alive = list(range(len(candidates)))
     for rung, (epochs, keep) in enumerate(SEARCH_RUNGS):
         for i in alive:
+            if i in diverged:
+                continue
             a, b = candidates[i]
             if rung == 0:
                 torch.manual_seed(settings.seed)
@@ -447,15 +449,17 @@ def search_weights(
                 warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
                 try:
                     fit(data, None)
+                except FloatingPointError:
+                    diverged.add(i)  # a candidate that diverges loses; the search goes on
                 finally:
                     close_bars(nets[i])
-        best = {i: min(row["valid_loss"] for row in nets[i].history) for i in alive}
+        best = {i: _best_valid(nets[i], i in diverged) for i in alive}
         alive = sorted(alive, key=lambda i: (best[i], i))[:keep]
         if rung == len(SEARCH_RUNGS) - 1 or len(alive) == 1:
             break
     for i, net in nets.items():
         a, b = candidates[i]
-        valid = float(min(row["valid_loss"] for row in net.history))
+        valid = _best_valid(net, i in diverged)
         scores.append({"alpha": a, "beta": b, "epochs": len(net.history), "valid_loss": valid})
     if settings.verbose:
         lines = ", ".join(
@@ -463,7 +467,18 @@ def search_weights(
             for r in scores
         )
         print(f"weight search (alpha, beta): valid loss after epochs: {lines}", file=sys.stderr)
+    if alive[0] in diverged:
+        raise FloatingPointError(
+            "every candidate of the weight search diverged: lower lr (now "
+            f"{settings.lr:g}) or check the data's scale."
+        )
     return {"chosen": candidates[alive[0]], "scores": scores}
+
+
+def _best_valid(net, diverged: bool) -> float:
+    """A candidate's best validation loss so far (inf once it diverged)."""
+    losses = [row["valid_loss"] for row in net.history if "valid_loss" in row]
+    return float("inf") if diverged or not losses else float(min(losses))
 
 
 def _teacher_valid_loss(teachers: Teachers | None, data, n_train: int, settings) -> float | None:
