@@ -33,6 +33,9 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="+", default=["ETTh1", "ETTh2", "ETTm1"])
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--data-home", default="../shared/data", help="folder with the LTSF files (no download)"
+    )
     parser.add_argument("--output", default="benchmarks/results/auto_weights.json")
     args = parser.parse_args()
 
@@ -49,7 +52,7 @@ def main() -> None:
     fh = ForecastingHorizon(np.arange(1, H + 1), is_relative=True)
     records = []
     for name in args.datasets:
-        y = load_ltsf(name)
+        y = load_ltsf(name, data_home=args.data_home, download=False)
         train, valid, test = ltsf_split(name, len(y), L)
         fit_rows = y.iloc[: valid.stop]
         common = dict(
@@ -59,7 +62,7 @@ def main() -> None:
             verbose=0,
             max_epochs=args.max_epochs,
         )
-        stale = MLPForecaster(**common).fit(y.iloc[:1500].copy(), fh=fh)
+        stale = MLPForecaster(**{**common, "validation_size": 0.2}).fit(y.iloc[:1500].copy(), fh=fh)
         models = {
             "MLP alone": MLPForecaster(**common),
             "fixed (1, 1)": DistilledMLPForecaster(teacher=stale, alpha=1.0, beta=1.0, **common),
