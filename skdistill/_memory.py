@@ -18,7 +18,6 @@ deleting the folder), as with scikit-learn's pipelines.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
@@ -71,25 +70,16 @@ def _data_key(obj: Any) -> Any:
     return obj
 
 
-def _fit_clone(
-    teacher, data: tuple, fit_kwargs: dict, versions: tuple, verbose: int, fit, data_key
-):
+def _fit_clone(teacher, data: tuple, fit_kwargs: dict, versions: tuple, verbose: int, data_key):
     """Fit ``teacher`` (already a clone) on ``data``; the function joblib caches (keyed by
     ``data_key`` in place of ``data``)."""
     teacher = quiet_clone(teacher, verbose)
     with role("teacher"):  # its progress bars read "teacher ..."
-        (fit or (lambda t, *a, **k: t.fit(*a, **k)))(teacher, *data, **fit_kwargs)
+        teacher.fit(*data, **fit_kwargs)
     return teacher
 
 
-def fit_teacher(
-    teacher,
-    *data,
-    memory=None,
-    verbose: int = 0,
-    fit: Callable | None = None,
-    **fit_kwargs,
-):
+def fit_teacher(teacher, *data, memory=None, verbose: int = 0, **fit_kwargs):
     """``teacher`` (an unfitted clone) fitted on ``data``, through ``memory``.
 
     Parameters
@@ -103,9 +93,6 @@ def fit_teacher(
     verbose : int
         The distiller's verbosity (0 silences a teacher with a ``verbose`` parameter); not
         part of the cache key.
-    fit : callable, optional
-        ``fit(teacher, *data, **fit_kwargs)`` instead of ``teacher.fit`` (a caller that wraps
-        its errors); a module-level function, since joblib keys on its code.
     **fit_kwargs
         Keyword arguments of ``teacher.fit`` (part of the key).
 
@@ -116,4 +103,4 @@ def fit_teacher(
     """
     cached = check_teacher_memory(memory).cache(_fit_clone, ignore=["verbose", "data"])
     key = tuple(_data_key(d) for d in data)
-    return cached(teacher, data, fit_kwargs, _versions(), verbose, fit, key)
+    return cached(teacher, data, fit_kwargs, _versions(), verbose, key)

@@ -44,16 +44,15 @@ class TimeDistillParamsMixin:
     def _check_timedistill_params(self) -> None:
         for name in ("alpha", "beta"):
             value = getattr(self, name)
-            if isinstance(value, str):
-                if value != "auto" or not self._auto_weights:
-                    where = "" if self._auto_weights else f" ({type(self).__name__} takes numbers)"
-                    raise ValueError(
-                        f'{name} must be a number >= 0 or "auto"{where}; got {value!r}'
-                        if self._auto_weights
-                        else f"{name} must be a number >= 0{where}; got {value!r}"
-                    )
-            else:
+            if not isinstance(value, str):
                 check_float(value, name)
+            elif value != "auto" or not self._auto_weights:
+                allowed = (
+                    ' or "auto"'
+                    if self._auto_weights
+                    else f' ({type(self).__name__} has no "auto": DistilledMLPForecaster has)'
+                )
+                raise ValueError(f"{name} must be a number >= 0{allowed}; got {value!r}")
         check_float(self.temperature, "temperature", strict=True)
         check_int(self.n_scales, "n_scales", minimum=0)
         check_choice(self.kl_reduction, "kl_reduction", KL_REDUCTIONS)

@@ -133,7 +133,9 @@ def test_the_regressor_takes_numbers_only():
     from skdistill.regression import DistilledMLPRegressor
 
     X, Y = np.zeros((20, 8, 1)), np.zeros((20, 2, 1))
-    with pytest.raises(ValueError, match="alpha must be a number >= 0 .DistilledMLPRegressor"):
+    with pytest.raises(
+        ValueError, match='alpha must be a number >= 0 .DistilledMLPRegressor has no "auto"'
+    ):
         DistilledMLPRegressor(alpha="auto").fit(X, Y)
 
 
