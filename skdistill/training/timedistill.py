@@ -85,12 +85,10 @@ class Teachers:
     cache_dtype : {"float32", "float16", "bfloat16"}
         Stored dtype of the cache; rows are cast back to float32 when a batch reads them.
     feature_dim : int, optional
-        Project each module's feature wider than ``project_above`` onto its ``feature_dim``
+        Project each module's feature wider than ``feature_dim`` onto its ``feature_dim``
         leading principal directions (:class:`~skdistill.training.teacher.ProjectedTeacher`),
         before caching and in the per-batch path alike; None keeps every feature as it is.
         Given features are never projected.
-    project_above : int, optional
-        Width above which a feature is projected (default: ``feature_dim``).
     kept_variance : list of (float or None)
         Filled by :func:`fit_timedistill` (which also swaps projected modules in): per module,
         the fraction of its feature's variance the projection kept, None where not projected.
@@ -104,7 +102,6 @@ class Teachers:
     cache_dir: str | None = None
     cache_dtype: str = "float32"
     feature_dim: int | None = None
-    project_above: int | None = None
     kept_variance: list = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -186,10 +183,9 @@ def _project(teachers: Teachers, data, n_train: int, device: str) -> list[float 
     """Replace, in place, each module whose feature is too wide by its projected form;
     return the variance fraction each projection keeps (None: not projected)."""
     k = teachers.feature_dim
-    above = k if teachers.project_above is None else teachers.project_above
     kept: list[float | None] = []
     for i, module in enumerate(teachers.modules):
-        if k is None or module.feature_dim <= above:
+        if k is None or module.feature_dim <= k:
             kept.append(None)
             continue
         teachers.modules[i] = project_features(module, data, n_train, k, device=device)
