@@ -24,12 +24,14 @@ class DivergenceWarning(UserWarning):
 
 
 class WeakTeacherWarning(UserWarning):
-    """Distillation did not help on the validation windows: the teacher forecasts them worse
-    than the distilled student does.
+    """Distillation may not have helped: the teacher forecasts the validation windows clearly
+    worse than the distilled student, or a weight search chose no teacher.
 
     Issued by a distilling forecaster at the end of ``fit`` when the loss weights are fixed
     (``alpha > 0`` or ``beta > 0``) and the teacher's validation loss
-    (``teacher_valid_loss_``) exceeds the student's (``valid_loss_``). Pulling the student
+    (``teacher_valid_loss_``) exceeds 1.1 times the student's (``valid_loss_``; within that
+    margin a student that ends a little better than its teacher, as distilled students
+    often do, is not reported), and when ``alpha="auto"`` chose 0. Pulling the student
     towards such a teacher can leave it worse than training it alone; the message gives both
     numbers and the remedies: train without a teacher (``alpha = beta = 0``, or
     ``MLPForecaster``), or search the weights, 0 included, with ``ForecastingGridSearchCV``

@@ -145,3 +145,19 @@ def test_a_search_where_every_candidate_diverges_fails_and_keeps_nothing(y):
     with pytest.raises(FloatingPointError, match="every candidate of the weight search diverged"):
         student.fit(y, fh=FH)
     assert not student.is_fitted
+
+
+def test_the_fixed_weight_rule_allows_a_student_a_little_better_than_its_teacher():
+    # A distilled student often ends a little better than its teacher: no warning within
+    # WEAK_TEACHER_MARGIN, a warning beyond it, none without distillation.
+    from skdistill._timedistill import WEAK_TEACHER_MARGIN, audit_teacher
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", WeakTeacherWarning)
+        audit_teacher(0.99 * WEAK_TEACHER_MARGIN, 1.0, 1.0, 1.0)
+        audit_teacher(5.0, 1.0, 0.0, 0.0)
+        audit_teacher(5.0, 1.0, 1.0, 1.0, searched=True)  # the search kept the teacher
+    with pytest.warns(WeakTeacherWarning, match="over 1.1x the distilled student's"):
+        audit_teacher(1.01 * WEAK_TEACHER_MARGIN, 1.0, 1.0, 1.0)
+    with pytest.warns(WeakTeacherWarning, match="chose alpha=0, beta=0"):
+        audit_teacher(5.0, 1.0, 0.0, 0.0, searched=True)
