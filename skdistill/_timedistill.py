@@ -22,9 +22,10 @@ from skdistill.exceptions import WeakTeacherWarning
 NORMS = ("mean", "revin", "none")
 #: Under fixed weights, a teacher whose validation MSE exceeds the distilled student's by more
 #: than this factor is reported (WeakTeacherWarning). Not 1: a distilled student commonly
-#: ends a little better than its teacher (the paper reports it; the demo's PatchTST 0.3834
-#: against its student's 0.3752), and a warning there would be noise.
-WEAK_TEACHER_MARGIN = 1.1
+#: ends better than its teacher (the demo's PatchTST 0.3834 against its student's 0.3752 on
+#: test). Measured: an iTransformer teacher (ETTh1, L=336) at 1.107x its distilled student's
+#: validation MSE made that student 6 % better than the MLP alone on test.
+WEAK_TEACHER_MARGIN = 1.25
 #: The weights "auto" chooses from: the paper's grid {0.1, 0.5, 1, 2} and 0 (no teacher), the
 #: same value for both levels when both are "auto".
 AUTO_WEIGHTS = (0.0, 0.1, 0.5, 1.0, 2.0)

@@ -29,7 +29,7 @@ class WeakTeacherWarning(UserWarning):
 
     Issued by a distilling forecaster at the end of ``fit`` when the loss weights are fixed
     (``alpha > 0`` or ``beta > 0``) and the teacher's validation loss
-    (``teacher_valid_loss_``) exceeds 1.1 times the student's (``valid_loss_``; within that
+    (``teacher_valid_loss_``) exceeds 1.25 times the student's (``valid_loss_``; within that
     margin a student that ends a little better than its teacher, as distilled students
     often do, is not reported), and when ``alpha="auto"`` chose 0. Pulling the student
     towards such a teacher can leave it worse than training it alone; the message gives both

@@ -189,7 +189,7 @@ class DistilledMLPForecaster(MLPForecaster):
     teacher_valid_loss_ : float or None
         The teacher's (weighted teachers') MSE on the same validation windows and scale; None
         without validation windows, without distillation (``alpha = beta = 0``) or with
-        sktime teachers. Above 1.1 x ``valid_loss_`` under fixed weights, the fit issues a
+        sktime teachers. Above 1.25 x ``valid_loss_`` under fixed weights, the fit issues a
         :class:`~skdistill.exceptions.WeakTeacherWarning`.
 
     Examples
