@@ -7,7 +7,6 @@ averaged over all windows, steps and channels.
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections.abc import Iterator
 
@@ -192,41 +191,8 @@ def latency_ms(forecaster, contexts, repeats: int = 30, warmup: int = 5) -> dict
         ``ms`` (median milliseconds per forward of the whole batch), ``min_ms``, ``repeats``,
         ``n_windows`` and ``device``.
     """
-    import torch
-
-    if repeats < 1 or warmup < 0:
-        raise ValueError(f"repeats must be >= 1 and warmup >= 0; got {repeats}, {warmup}.")
-    contexts = np.asarray(contexts, dtype=np.float64)
-    if contexts.ndim != 3:
-        raise ValueError(f"contexts must be 3-D (n, L, C); got shape {contexts.shape}.")
-    module = forecaster._student_module()
-    device = torch.device(forecaster.net_.device)
-    z = (contexts - forecaster.scaler_mean_) / forecaster.scaler_scale_
-    x = torch.as_tensor(z, dtype=torch.float32, device=device)
-    cuda = device.type == "cuda"
-    was_training = module.training
-    module.eval()
-    times = []
-    try:
-        with torch.no_grad():
-            for i in range(warmup + repeats):
-                if cuda:
-                    torch.cuda.synchronize(device)
-                t0 = time.perf_counter()
-                module(x)
-                if cuda:  # kernels are asynchronous: wait before stopping the clock
-                    torch.cuda.synchronize(device)
-                if i >= warmup:
-                    times.append((time.perf_counter() - t0) * 1e3)
-    finally:
-        module.train(was_training)
-    return {
-        "ms": statistics.median(times),
-        "min_ms": min(times),
-        "repeats": int(repeats),
-        "n_windows": int(len(contexts)),
-        "device": str(device),
-    }
+    # One model timed alone is the interleaved measurement with a single model.
+    return interleaved_latency_ms({"model": forecaster}, contexts, repeats, warmup)["model"]
 
 
 def interleaved_latency_ms(
@@ -252,6 +218,7 @@ def interleaved_latency_ms(
     contexts = np.asarray(contexts, dtype=np.float64)
     if contexts.ndim != 3:
         raise ValueError(f"contexts must be 3-D (n, L, C); got shape {contexts.shape}.")
+    was_training = {name: f._student_module().training for name, f in forecasters.items()}
     runs = {}
     for name, f in forecasters.items():
         device = torch.device(f.net_.device)
@@ -262,22 +229,26 @@ def interleaved_latency_ms(
             device,
         )
     times: dict[str, list[float]] = {name: [] for name in runs}
-    with torch.no_grad():
-        for _ in range(warmup):
-            for module, x, _device in runs.values():
-                module(x)
-        for r in range(repeats):
-            names = list(runs)
-            # Rotate the order too: no model is always timed right after the same one.
-            for name in names[r % len(names) :] + names[: r % len(names)]:
-                module, x, device = runs[name]
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                t0 = time.perf_counter()
-                module(x)
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)
-                times[name].append(1000.0 * (time.perf_counter() - t0))
+    try:
+        with torch.no_grad():
+            for _ in range(warmup):
+                for module, x, _device in runs.values():
+                    module(x)
+            for r in range(repeats):
+                names = list(runs)
+                # Rotate the order too: no model is always timed right after the same one.
+                for name in names[r % len(names) :] + names[: r % len(names)]:
+                    module, x, device = runs[name]
+                    if device.type == "cuda":
+                        torch.cuda.synchronize(device)
+                    t0 = time.perf_counter()
+                    module(x)
+                    if device.type == "cuda":  # asynchronous kernels: wait for them
+                        torch.cuda.synchronize(device)
+                    times[name].append(1000.0 * (time.perf_counter() - t0))
+    finally:
+        for name, (module, _x, _device) in runs.items():
+            module.train(was_training[name])
     return {
         name: {
             "ms": float(np.median(t)),

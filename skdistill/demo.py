@@ -21,11 +21,11 @@ import math
 import os
 import platform
 import time
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 
+from skdistill.benchmarks._common import versions
 from skdistill.benchmarks._registry import TEACHERS, bundled_teacher, teacher_class
 
 _DATASET = "ETTh1"
@@ -136,16 +136,6 @@ def idle_cores() -> int:
         except OSError:
             return n
     return max(1, min(n, n - round(busy)))
-
-
-def _versions() -> dict:
-    out = {}
-    for name in ("skdistill", "torch", "sktime", "skorch", "numpy"):
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def _machine() -> dict:
@@ -411,7 +401,7 @@ def _results(settings, train, test, rows, improvement, distilled, wall, plot_pat
             "teacher_cached": bool(getattr(distilled, "teacher_cached_", False)),
         },
         "improvement_distilled_vs_mlp": improvement,
-        "versions": _versions(),
+        "versions": versions(),
         "machine": _machine(),
         "wall_seconds": wall,
         "plot": str(plot_path),

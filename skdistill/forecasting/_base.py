@@ -368,6 +368,7 @@ class BaseDeepForecaster(BaseForecaster):
                 name=type(self).__name__,
             )
         self.history_ = self.net_.history
+        self.valid_loss_ = kept_valid_loss(self.history_, self.patience)
         if teachers is not None:
             self.alpha_, self.beta_ = getattr(self.net_, "weights_", (loss["alpha"], loss["beta"]))
             self.weight_search_ = getattr(self.net_, "weight_search_", None)
@@ -375,8 +376,6 @@ class BaseDeepForecaster(BaseForecaster):
             self.teacher_cache_ = cache_place
             # Per teacher module: variance kept by its feature's projection (None: as it is).
             self.teacher_feature_variance_ = list(teachers.kept_variance)
-        self.valid_loss_ = kept_valid_loss(self.history_, self.patience)
-        if teachers is not None:
             self.teacher_valid_loss_ = getattr(self.net_, "teacher_valid_loss_", None)
             audit_teacher(
                 self.teacher_valid_loss_,

@@ -369,13 +369,9 @@ def fit_timedistill(
                     build_student, loss, candidates, dims, data, n_valid, settings, per_batch
                 )
                 loss.update(alpha=search["chosen"][0], beta=search["chosen"][1])
-                objective_loss = TimeDistillLoss(**loss)
                 # The chosen weights trained as a fit with them fixed would be: same draws.
-                torch.manual_seed(settings.seed)
-                student = build_student()
-                used = dims if objective_loss.feat_active else []
-                objective = TimeDistillObjective(
-                    objective_loss, [FeatureRegressor(d, student.feature_dim) for d in used]
+                student, objective = _seeded_student(
+                    build_student, TimeDistillLoss(**loss), dims, settings.seed
                 )
             net = _train(student, objective, data, n_valid, settings, per_batch, name)
         finally:
@@ -416,12 +412,11 @@ def search_weights(
                 continue
             a, b = candidates[i]
             if rung == 0:
-                torch.manual_seed(settings.seed)
-                student = build_student()
-                cand_loss = TimeDistillLoss(**{**loss, "alpha": a, "beta": b})
-                used = dims if cand_loss.feat_active else []
-                objective = TimeDistillObjective(
-                    cand_loss, [FeatureRegressor(d, student.feature_dim) for d in used]
+                student, objective = _seeded_student(
+                    build_student,
+                    TimeDistillLoss(**{**loss, "alpha": a, "beta": b}),
+                    dims,
+                    settings.seed,
                 )
                 nets[i] = build_net(
                     ForecastStudent(student),
@@ -469,6 +464,16 @@ def search_weights(
             f"{settings.lr:g}) or check the data's scale."
         )
     return {"chosen": candidates[alive[0]], "scores": scores}
+
+
+def _seeded_student(build_student, loss: TimeDistillLoss, dims, seed):
+    """``(student, objective)`` drawn in that order under ``seed``, the regressors only where
+    the feature level is on: the draws of a fit with ``loss``'s weights fixed."""
+    torch.manual_seed(seed)
+    student = build_student()
+    used = dims if loss.feat_active else []
+    regressors = [FeatureRegressor(d, student.feature_dim) for d in used]
+    return student, TimeDistillObjective(loss, regressors)
 
 
 def _best_valid(net, diverged: bool) -> float:
