@@ -29,6 +29,8 @@ WEAK_TEACHER_MARGIN = 1.25
 #: The weights "auto" chooses from: the paper's grid {0.1, 0.5, 1, 2} and 0 (no teacher), the
 #: same value for both levels when both are "auto".
 AUTO_WEIGHTS = (0.0, 0.1, 0.5, 1.0, 2.0)
+#: An "auto" weight where there are no validation windows to choose it on: the paper's 1.
+AUTO_FALLBACK = 1.0
 KL_REDUCTIONS = ("mean", "batchmean")
 #: ``teacher_cache`` and ``teacher_cache_dtype`` choices (those of
 #: :mod:`skdistill.training.teacher_cache`, which the training layer checks again).
@@ -44,21 +46,13 @@ class TimeDistillParamsMixin:
         check_int(self.moving_avg, "moving_avg")
         check_choice(self.norm, "norm", NORMS)
 
-    #: Whether ``alpha`` / ``beta`` may be "auto" (chosen on the validation windows).
-    _auto_weights = False
-
     def _check_timedistill_params(self) -> None:
         for name in ("alpha", "beta"):
             value = getattr(self, name)
             if not isinstance(value, str):
                 check_float(value, name)
-            elif value != "auto" or not self._auto_weights:
-                allowed = (
-                    ' or "auto"'
-                    if self._auto_weights
-                    else f' ({type(self).__name__} has no "auto": DistilledMLPForecaster has)'
-                )
-                raise ValueError(f"{name} must be a number >= 0{allowed}; got {value!r}")
+            elif value != "auto":
+                raise ValueError(f'{name} must be a number >= 0 or "auto"; got {value!r}')
         check_float(self.temperature, "temperature", strict=True)
         check_int(self.n_scales, "n_scales", minimum=0)
         check_choice(self.kl_reduction, "kl_reduction", KL_REDUCTIONS)
@@ -72,10 +66,23 @@ class TimeDistillParamsMixin:
         check_directory(self.teacher_cache_dir, "teacher_cache_dir")
         check_choice(self.teacher_cache_dtype, "teacher_cache_dtype", TEACHER_CACHE_DTYPES)
 
-    def _loss_params(self, alpha, beta, horizon: int) -> dict:
+    def _loss_params(self, alpha, beta, horizon: int, n_valid: int) -> dict:
         """:class:`~skdistill.losses.TimeDistillLoss` parameters with the weights as used;
-        a weight "auto" adds the ``"candidates"`` the training layer chooses from."""
+        a weight "auto" adds the ``"candidates"`` the training layer chooses from. Without
+        validation windows (``validation_size=None``, or data too short for it to give one)
+        an "auto" weight is :data:`AUTO_FALLBACK`, with a warning."""
         out = {}
+        if "auto" in (alpha, beta) and not n_valid:
+            warnings.warn(
+                "alpha/beta='auto' (the defaults) choose the weights on validation windows, but "
+                f"validation_size={self.validation_size!r} gives none here: the 'auto' weights "
+                f"are {AUTO_FALLBACK:g} (the paper's defaults), unchecked. Set validation_size "
+                "(e.g. 0.2), or pass alpha and beta as numbers to silence this.",
+                UserWarning,
+                stacklevel=4,
+            )
+            alpha = AUTO_FALLBACK if alpha == "auto" else alpha
+            beta = AUTO_FALLBACK if beta == "auto" else beta
         if "auto" in (alpha, beta):
             grid = AUTO_WEIGHTS
             if alpha == "auto" and beta == "auto":
@@ -99,14 +106,33 @@ class TimeDistillParamsMixin:
             "pred_period": horizon >= 2,
         }
 
+    def _record_fit(self, net, weights: tuple[float, float], teacher_valid_loss) -> None:
+        """The fitted weights and the audit of a distilling fit: ``alpha_``, ``beta_``
+        (``weights`` unless a search chose them), ``weight_search_``, ``valid_loss_``,
+        ``teacher_valid_loss_``; then :func:`audit_teacher` warns if the teacher did not help."""
+        self.alpha_, self.beta_ = getattr(net, "weights_", weights)
+        self.weight_search_ = getattr(net, "weight_search_", None)
+        self.valid_loss_ = kept_valid_loss(net)
+        self.teacher_valid_loss_ = teacher_valid_loss
+        audit_teacher(
+            teacher_valid_loss,
+            self.valid_loss_,
+            self.alpha_,
+            self.beta_,
+            searched=self.weight_search_ is not None,
+        )
 
-def kept_valid_loss(history, patience) -> float | None:
-    """The validation loss of the weights a fit kept: the best epoch's under early stopping
-    (which restores it), else the last epoch's; None without validation windows."""
-    losses = [row["valid_loss"] for row in history if "valid_loss" in row]
+
+def kept_valid_loss(net) -> float | None:
+    """The validation loss of the weights a fitted net kept: the epoch its early stopping
+    restored (a weight search's winner included), else the last epoch's; None without
+    validation windows."""
+    losses = {row["epoch"]: row["valid_loss"] for row in net.history if "valid_loss" in row}
     if not losses:
         return None
-    return float(min(losses) if patience is not None else losses[-1])
+    stopping = dict(getattr(net, "callbacks_", [])).get("early_stopping")
+    kept = getattr(stopping, "best_epoch_", None)
+    return float(losses.get(kept, losses[max(losses)]))
 
 
 def audit_teacher(
@@ -119,14 +145,18 @@ def audit_teacher(
     weaker or not, does not warn."""
     if searched:
         if alpha == 0 and beta == 0:
-            numbers = "" if teacher_loss is None else f" (teacher {teacher_loss:.4g})"
+            numbers = (
+                ""
+                if teacher_loss is None or student_loss is None
+                else f" (validation MSE: teacher {teacher_loss:.4g}, student {student_loss:.4g})"
+            )
             warnings.warn(
                 "the search over the loss weights chose alpha=0, beta=0: distilling this "
                 f"teacher{numbers} did not help the student on the validation windows, so it "
                 "was trained alone. See weight_search_ for every candidate's validation loss; "
                 "a better teacher (more epochs, more data) may help.",
                 WeakTeacherWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
         return
     if teacher_loss is None or student_loss is None or not (alpha > 0 or beta > 0):
@@ -142,5 +172,5 @@ def audit_teacher(
         "{'alpha': [0, 0.5, 1, 2], 'beta': [0, 0.5, 1, 2]}) with memory='<a folder>', which "
         "fits the teacher once per fold. Attributes: teacher_valid_loss_, valid_loss_.",
         WeakTeacherWarning,
-        stacklevel=4,
+        stacklevel=5,
     )

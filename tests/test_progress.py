@@ -121,19 +121,24 @@ def test_distilled_with_generic_teacher_verbose_1_draws_windows_and_epochs(y, ca
 
 
 def test_distilled_verbose_1_draws_the_teachers_fit_and_outputs(y, capfd):
-    tiny_distilled(tiny_mlp(max_epochs=1)).fit(y, fh=FH)
+    tiny_distilled(tiny_mlp(max_epochs=1), max_epochs=3).fit(y, fh=FH)
     out, err = capfd.readouterr()
     assert out == ""
     for step in (
         "teacher MLPForecaster epochs",
         "teacher outputs",
+        # The weight search ("auto", the default): a bar per candidate, then the result.
+        "weights alpha=0 beta=0",
+        "weights alpha=2 beta=2",
+        "weight search (alpha, beta): valid loss after epochs",
+        # The winner goes on for the epochs left (3 - 2 of the search).
         "DistilledMLPForecaster epochs",
     ):
         assert step in err, step
 
 
 def test_a_teacher_keeps_its_own_verbose_under_a_verbose_distiller(y, capfd):
-    tiny_distilled(tiny_mlp(max_epochs=1, verbose=0)).fit(y, fh=FH)
+    tiny_distilled(tiny_mlp(max_epochs=1, verbose=0), max_epochs=3).fit(y, fh=FH)
     err = capfd.readouterr().err
     assert "teacher MLPForecaster epochs" not in err
     assert "DistilledMLPForecaster epochs" in err

@@ -1,9 +1,9 @@
-"""The teacher audit: the teacher's validation loss beside the student's, and a
-``WeakTeacherWarning`` when fixed weights distil a teacher worse than the student.
+"""The teacher audit and the weights chosen on validation ("auto", the default).
 
 What a user relies on: ``teacher_valid_loss_`` is the teacher's MSE on the very validation
 windows (and scale) of the student's ``valid_loss_``; a teacher worse than the student warns,
-once, with both numbers; a teacher better than the student does not warn.
+once, with both numbers (fixed weights), or the search drops it and says so (the default); a
+teacher better than the student does not warn.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 from skdistill.datasets import load_ltsf
 from skdistill.exceptions import WeakTeacherWarning
@@ -28,7 +29,8 @@ def y():
 
 
 def distilled(teacher, **kw):
-    params = dict(COMMON, n_scales=1, max_epochs=3, verbose=0)
+    """Fixed weights (the paper's 1, 1) unless the test passes others."""
+    params = dict(COMMON, n_scales=1, max_epochs=3, verbose=0, alpha=1.0, beta=1.0)
     return DistilledMLPForecaster(teacher=teacher, **{**params, **kw})
 
 
@@ -76,33 +78,50 @@ def test_no_audit_without_distillation_or_validation(y):
 
 
 # --- alpha="auto" / beta="auto": the weights chosen on the validation windows -------------------
-def test_auto_weights_choose_on_validation_and_train_as_the_fixed_choice(y):
+def test_auto_is_the_default():
+    params = DistilledMLPForecaster().get_params()
+    assert (params["alpha"], params["beta"]) == ("auto", "auto")
+
+
+def test_auto_weights_choose_on_validation_and_the_winner_goes_on(y):
     teacher = MLPForecaster(**COMMON, max_epochs=10, verbose=0).fit(y, fh=FH)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WeakTeacherWarning)
-        auto = distilled(teacher, alpha="auto", beta="auto", max_epochs=4).fit(y, fh=FH)
+        auto = DistilledMLPForecaster(
+            teacher=teacher, **COMMON, n_scales=1, max_epochs=5, patience=None, verbose=0
+        ).fit(y, fh=FH)
     search = auto.weight_search_
     assert [(r["alpha"], r["beta"]) for r in search] == [(w, w) for w in (0, 0.1, 0.5, 1, 2)]
-    # Successive halving: every candidate 1 epoch, the best two 3 in all.
-    assert sorted(r["epochs"] for r in search) == [1, 1, 1, 3, 3]
-    finalists = [r for r in search if r["epochs"] == 3]
+    # Successive halving: every candidate 1 epoch, the best two 2 in all.
+    assert sorted(r["epochs"] for r in search) == [1, 1, 1, 2, 2]
+    finalists = [r for r in search if r["epochs"] == 2]
     best = min(finalists, key=lambda r: r["valid_loss"])
     assert (auto.alpha_, auto.beta_) == (best["alpha"], best["beta"])
-    # The chosen weights are trained exactly as a fit with them fixed.
+    # The winner's search epochs are the fit's first epochs; max_epochs counts them.
+    assert len(auto.history_) == 5
+    assert min(auto.history_[:2, "valid_loss"]) == pytest.approx(best["valid_loss"])
+    assert auto.valid_loss_ == pytest.approx(auto.history_[-1, "valid_loss"])
+    # Every candidate starts from the draws of a fit with its weights fixed.
+    fixed = distilled(teacher, alpha=auto.alpha_, beta=auto.beta_, max_epochs=1).fit(y, fh=FH)
+    assert fixed.history_[0, "valid_loss"] == pytest.approx(auto.history_[0, "valid_loss"])
+    assert fixed.weight_search_ is None
+    # Deterministic under random_state, search included.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WeakTeacherWarning)
-        fixed = distilled(teacher, alpha=auto.alpha_, beta=auto.beta_, max_epochs=4).fit(y, fh=FH)
-    np.testing.assert_array_equal(auto.predict(), fixed.predict())
-    assert fixed.weight_search_ is None
+        again = clone(auto).fit(y, fh=FH)
+    np.testing.assert_array_equal(auto.predict(), again.predict())
 
 
 def test_auto_weights_drop_a_useless_teacher_and_say_so(y):
     weak = MLPForecaster(**COMMON, max_epochs=1, lr=1e-7, verbose=0).fit(y, fh=FH)
-    with pytest.warns(WeakTeacherWarning, match="chose alpha=0, beta=0"):
+    with pytest.warns(WeakTeacherWarning, match="chose alpha=0, beta=0") as record:
         auto = distilled(weak, alpha="auto", beta="auto").fit(y, fh=FH)
     assert (auto.alpha_, auto.beta_) == (0.0, 0.0)
-    alone = MLPForecaster(**COMMON, max_epochs=3, verbose=0).fit(y, fh=FH)
-    np.testing.assert_allclose(auto.predict(), alone.predict(), rtol=1e-6)
+    message = str([w for w in record if w.category is WeakTeacherWarning][0].message)
+    assert f"teacher {auto.teacher_valid_loss_:.4g}, student {auto.valid_loss_:.4g}" in message
+    # Trained alone: the supervised term only, no feature regressor left in the objective.
+    assert "train_pred_scale" not in auto.history_[-1]
+    assert not list(auto.net_.criterion_.parameters())
 
 
 def test_one_auto_weight_searches_that_level_only(y):
@@ -119,7 +138,6 @@ def test_one_auto_weight_searches_that_level_only(y):
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"alpha": "auto", "validation_size": None}, "set validation_size"),
         ({"beta": "best"}, 'beta must be a number >= 0 or "auto"'),
     ],
 )
@@ -129,14 +147,51 @@ def test_bad_auto_use_is_named(y, params, match):
         distilled(teacher, **params).fit(y, fh=FH)
 
 
-def test_the_regressor_takes_numbers_only():
+def test_auto_without_validation_is_one_and_says_so(y):
+    teacher = MLPForecaster(**COMMON, max_epochs=1, verbose=0).fit(y, fh=FH)
+    student = DistilledMLPForecaster(
+        teacher=teacher, **{**COMMON, "validation_size": None}, n_scales=1
+    )
+    with pytest.warns(UserWarning, match="validation_size=None gives none here"):
+        student.set_params(max_epochs=1, verbose=0).fit(y, fh=FH)
+    assert (student.alpha_, student.beta_) == (1.0, 1.0) and student.weight_search_ is None
+
+
+def test_auto_on_data_too_short_for_a_validation_window_is_one_and_says_so():
     from skdistill.regression import DistilledMLPRegressor
 
-    X, Y = np.zeros((20, 8, 1)), np.zeros((20, 2, 1))
-    with pytest.raises(
-        ValueError, match='alpha must be a number >= 0 .DistilledMLPRegressor has no "auto"'
-    ):
-        DistilledMLPRegressor(alpha="auto").fit(X, Y)
+    # 4 windows: validation_size=0.2 rounds to none (the regressor then trains on all).
+    X, Y = np.random.default_rng(0).normal(size=(2, 4, 8, 1))
+    reg = DistilledMLPRegressor(hidden_size=8, moving_avg=3, n_scales=1, max_epochs=1, verbose=0)
+    with pytest.warns(UserWarning, match="gives none here: the 'auto' weights are 1"):
+        reg.fit(X, Y[:, :4], teacher_predictions=Y[:, :4])
+    assert (reg.alpha_, reg.beta_) == (1.0, 0.0) and reg.weight_search_ is None
+
+
+def test_the_regressor_chooses_its_weights_on_validation_and_audits_the_teacher():
+    from skdistill.regression import DistilledMLPRegressor
+
+    rng = np.random.default_rng(0)
+    series = np.sin(np.arange(700) / 6)[:, None] + 0.1 * rng.normal(size=(700, 1))
+    X = np.stack([series[i : i + 24] for i in range(670)])
+    Y = np.stack([series[i + 24 : i + 28] for i in range(670)])
+    noisy = 2.0 - Y  # a teacher that forecasts the mirror image: far worse than the truth
+    params = dict(hidden_size=16, moving_avg=5, n_scales=1, max_epochs=3, verbose=0)
+    with pytest.warns(WeakTeacherWarning):
+        reg = DistilledMLPRegressor(**params, random_state=0).fit(X, Y, teacher_predictions=noisy)
+    assert [(r["alpha"], r["beta"]) for r in reg.weight_search_] == [
+        (w, 0.0) for w in (0, 0.1, 0.5, 1, 2)
+    ]
+    assert (reg.alpha_, reg.beta_) == (0.0, 0.0)
+    assert reg.teacher_valid_loss_ > reg.valid_loss_
+    # No teacher arrays: no search, plain training, nothing to audit.
+    alone = DistilledMLPRegressor(**params, random_state=0).fit(X, Y)
+    assert alone.weight_search_ is None and alone.teacher_valid_loss_ is None
+    assert (alone.alpha_, alone.beta_) == (0.0, 0.0)
+    with pytest.warns(UserWarning, match="validation_size=None gives none here"):
+        unchecked = DistilledMLPRegressor(**params, validation_size=None, random_state=0)
+        unchecked.fit(X, Y, teacher_predictions=Y)
+    assert (unchecked.alpha_, unchecked.beta_) == (1.0, 0.0)
 
 
 def test_a_search_where_every_candidate_diverges_fails_and_keeps_nothing(y):

@@ -17,7 +17,7 @@ from skbase.base._clone_plugins import BaseCloner
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from skdistill._fitting import all_or_nothing
-from skdistill._timedistill import audit_teacher, kept_valid_loss
+from skdistill._timedistill import kept_valid_loss
 from skdistill._validation import (
     check_bool,
     check_float,
@@ -228,12 +228,13 @@ class BaseDeepForecaster(BaseForecaster):
             check_bool(self.global_model, "global_model")
 
     def _distillation(
-        self, y: pd.DataFrame, series: Series, train_starts: list[np.ndarray]
+        self, y: pd.DataFrame, series: Series, train_starts: list[np.ndarray], n_valid: int
     ) -> tuple[Teachers | None, dict]:
         """``(teachers' side, TimeDistill loss parameters)``: trained alone, no teacher.
 
         ``y`` is what ``_fit`` got (a panel stays one frame), ``series`` its series one by
-        one, and ``train_starts`` the training windows' start rows within each series.
+        one, ``train_starts`` the training windows' start rows within each series and
+        ``n_valid`` the number of validation windows.
         """
         return None, {"alpha": 0.0, "beta": 0.0}
 
@@ -333,7 +334,9 @@ class BaseDeepForecaster(BaseForecaster):
         pending = _PENDING_WEIGHTS.get()
         weights = pending[1] if pending is not None and pending[0] is self else None
         teachers, loss = (
-            (None, {}) if weights is not None else self._distillation(y, series, train_local)
+            (None, {})
+            if weights is not None
+            else self._distillation(y, series, train_local, n_valid)
         )
         data = SlidingWindowDataset(
             laid,
@@ -368,21 +371,16 @@ class BaseDeepForecaster(BaseForecaster):
                 name=type(self).__name__,
             )
         self.history_ = self.net_.history
-        self.valid_loss_ = kept_valid_loss(self.history_, self.patience)
+        self.valid_loss_ = kept_valid_loss(self.net_)
         if teachers is not None:
-            self.alpha_, self.beta_ = getattr(self.net_, "weights_", (loss["alpha"], loss["beta"]))
-            self.weight_search_ = getattr(self.net_, "weight_search_", None)
             self.teacher_cached_ = cache_place in ("memory", "disk")
             self.teacher_cache_ = cache_place
             # Per teacher module: variance kept by its feature's projection (None: as it is).
             self.teacher_feature_variance_ = list(teachers.kept_variance)
-            self.teacher_valid_loss_ = getattr(self.net_, "teacher_valid_loss_", None)
-            audit_teacher(
-                self.teacher_valid_loss_,
-                self.valid_loss_,
-                self.alpha_,
-                self.beta_,
-                searched=self.weight_search_ is not None,
+            self._record_fit(
+                self.net_,
+                (loss["alpha"], loss["beta"]),
+                getattr(self.net_, "teacher_valid_loss_", None),
             )
         return self
 

@@ -74,15 +74,17 @@ class DistilledMLPForecaster(MLPForecaster):
         (``beta`` is then forced to 0 with a warning). Required at fit time.
     window_length, hidden_size, moving_avg, norm
         The student, as in :class:`MLPForecaster`.
-    alpha : float or "auto", default=1.0
+    alpha : float or "auto", default="auto"
         Weight of prediction-level distillation. "auto": chosen on the validation windows
-        among 0, 0.1, 0.5, 1 and 2 (the paper's grid and 0, no teacher), by successive
-        halving: each candidate trains 1 epoch from the same initial weights, the best two 2
-        more, and the best of those is then trained as a fit with it fixed would be (same
-        seeded draws). The teacher's outputs are computed once for all candidates; the
-        search adds 9 epochs to a fit. With both "auto" the candidates are ``alpha = beta =
-        w``; with one, the other stays as given. Needs ``validation_size``.
-    beta : float or "auto", default=1.0
+        among 0, 0.1, 0.5, 1 and 2 (the paper's grid and 0: no teacher), by successive
+        halving: each candidate trains 1 epoch from the initial weights a fit with it fixed
+        would draw, the best two 1 more, and the better of those goes on as the fit itself
+        (its search epochs count in ``max_epochs``). The teacher's outputs are computed once
+        for all candidates; the search adds about 5 epochs to a fit. With both "auto" the
+        candidates are ``alpha = beta = w``; with one, the other stays as given. Needs
+        ``validation_size``; on data too short for a validation window, "auto" is 1 (with a
+        warning). A number fixes the weight (the paper's default: 1).
+    beta : float or "auto", default="auto"
         Weight of feature-level distillation; "auto" as for ``alpha``.
     temperature : float, default=0.5
         Softmax temperature of the multi-period term.
@@ -207,9 +209,6 @@ class DistilledMLPForecaster(MLPForecaster):
     True
     """
 
-    # alpha / beta may be "auto": chosen on the validation windows (training layer).
-    _auto_weights = True
-
     def __init__(
         self,
         teacher=None,
@@ -217,8 +216,8 @@ class DistilledMLPForecaster(MLPForecaster):
         hidden_size: int = 512,
         moving_avg: int = 25,
         norm: str = "mean",
-        alpha: float = 1.0,
-        beta: float = 1.0,
+        alpha: float | str = "auto",
+        beta: float | str = "auto",
         temperature: float = 0.5,
         n_scales: int = 3,
         use_scale: bool = True,
@@ -267,11 +266,6 @@ class DistilledMLPForecaster(MLPForecaster):
         check_choice(self.student, "student", ("dmlp", "tsmixer", "lightts"))
         check_choice(self.generic_teacher, "generic_teacher", ("reuse", "refit"))
         check_teacher_memory(self.memory)
-        if "auto" in (self.alpha, self.beta) and not self.validation_size:
-            raise ValueError(
-                'alpha="auto" / beta="auto" choose the weights on the validation windows: set '
-                f"validation_size (now {self.validation_size!r}), e.g. 0.2, or pass numbers."
-            )
         k = self.teacher_feature_dim
         if isinstance(k, str) and k != "auto":
             raise ValueError(f'teacher_feature_dim must be "auto", None or an int >= 1; got {k!r}.')
@@ -337,7 +331,7 @@ class DistilledMLPForecaster(MLPForecaster):
         fh = ForecastingHorizon(np.arange(1, horizon + 1), is_relative=True)
         return fit_teacher(teacher, y, memory=self.memory, verbose=self.verbose, fh=fh)
 
-    def _distillation(self, y, series, train_starts: list) -> tuple[Teachers, dict]:
+    def _distillation(self, y, series, train_starts: list, n_valid: int) -> tuple[Teachers, dict]:
         """Fit the teachers into ``teacher_``; their side of the fit and the loss weights."""
         L, H = int(self.window_length), self.horizon_
         fitted = [self._fit_teacher(t, y, H, k) for k, t in enumerate(self._teacher_list())]
@@ -378,7 +372,7 @@ class DistilledMLPForecaster(MLPForecaster):
             cache_dtype=self.teacher_cache_dtype,
             **self._projection(),
         )
-        return teachers, self._loss_params(self.alpha, beta, H)
+        return teachers, self._loss_params(self.alpha, beta, H, n_valid)
 
     def _projection(self) -> dict:
         """``Teachers`` fields of ``teacher_feature_dim``: the width and the threshold."""
@@ -515,6 +509,8 @@ class DistilledMLPForecaster(MLPForecaster):
                 "window_length": 6,
                 "hidden_size": 8,
                 "moving_avg": 3,
+                "alpha": 1.0,
+                "beta": 1.0,
                 "n_scales": 0,
                 "max_epochs": 2,
                 "validation_size": None,
@@ -525,6 +521,7 @@ class DistilledMLPForecaster(MLPForecaster):
                 "window_length": 6,
                 "hidden_size": 4,
                 "moving_avg": 3,
+                "alpha": 1.0,
                 "beta": 0.0,
                 "n_scales": 0,
                 "max_epochs": 1,

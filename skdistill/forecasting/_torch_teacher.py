@@ -154,8 +154,8 @@ class TorchForecaster(BaseDeepForecaster):
     (12, 7)
     >>> teacher.teacher_layer_, teacher.feature_dim_
     ('encoder', 16)
-    >>> student = DistilledMLPForecaster(teacher, window_length=48, hidden_size=32,
-    ...                                  n_scales=2, max_epochs=1, random_state=0)
+    >>> student = DistilledMLPForecaster(teacher, window_length=48, hidden_size=32, alpha=1.0,
+    ...                                  beta=1.0, n_scales=2, max_epochs=1, random_state=0)
     >>> student.fit(y, fh=range(1, 13)).predict().shape
     (12, 7)
     >>> "train_feat_scale" in student.history_[-1]

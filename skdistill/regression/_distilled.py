@@ -68,10 +68,15 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         such as the few columns of scikit-learn's estimator checks, still fit.
     norm : {"mean", "revin", "none"}, default="mean"
         Per-window normalisation of the student.
-    alpha : float, default=1.0
-        Weight of prediction-level distillation (needs ``teacher_predictions``).
-    beta : float, default=1.0
-        Weight of feature-level distillation (needs ``teacher_features``).
+    alpha : float or "auto", default="auto"
+        Weight of prediction-level distillation (needs ``teacher_predictions``). "auto":
+        chosen on the validation windows among 0, 0.1, 0.5, 1 and 2, as in
+        :class:`~skdistill.forecasting.DistilledMLPForecaster` (the winner of a short search
+        goes on as the fit; needs ``validation_size``; 1, with a warning, on data too short
+        for a validation window). A number fixes the weight (the paper's default: 1).
+    beta : float or "auto", default="auto"
+        Weight of feature-level distillation (needs ``teacher_features``); "auto" as for
+        ``alpha``.
     temperature : float, default=0.5
         Softmax temperature of the multi-period term.
     n_scales : int, default=3
@@ -142,7 +147,19 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         Per epoch: ``train_loss`` (the objective), ``valid_loss`` (plain MSE), and each active
         term (``train_sup``, ``train_pred_scale``, ``train_pred_period``, ...).
     alpha_, beta_ : float
-        The weights used: 0 for a level whose teacher array was not passed to ``fit``.
+        The weights used: 0 for a level whose teacher array was not passed to ``fit``; the
+        chosen ones under "auto".
+    weight_search_ : list of dict or None
+        Under "auto" (with a teacher array): per candidate, ``alpha``, ``beta``, the
+        ``epochs`` it trained and its best ``valid_loss``; None with fixed weights.
+    valid_loss_ : float or None
+        The student's validation MSE (standardised units) at the epoch it kept; None without
+        validation windows.
+    teacher_valid_loss_ : float or None
+        The MSE of ``teacher_predictions`` on the same validation windows and scale; None
+        without them or without validation windows. A teacher over 1.25x the student's
+        ``valid_loss_`` under fixed weights, or a search that chose 0, gives a
+        :class:`~skdistill.exceptions.WeakTeacherWarning`.
     moving_avg_ : int
         The moving-average kernel used.
     n_features_in_ : int
@@ -189,7 +206,7 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
     >>> X, Y = rng.normal(size=(40, 16, 2)), rng.normal(size=(40, 8, 2))
     >>> Yt, Ht = Y + 0.1 * rng.normal(size=Y.shape), rng.normal(size=(40, 2, 4))
     >>> reg = DistilledMLPRegressor(hidden_size=8, moving_avg=5, n_scales=2, max_epochs=2,
-    ...                             random_state=0)
+    ...                             alpha=1.0, beta=1.0, random_state=0)
     >>> reg.fit(X, Y, teacher_predictions=Yt, teacher_features=Ht).predict(X).shape
     (40, 8, 2)
     >>> reg.alpha_, reg.beta_
@@ -201,8 +218,8 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         hidden_size: int = 512,
         moving_avg: int = 25,
         norm: str = "mean",
-        alpha: float = 1.0,
-        beta: float = 1.0,
+        alpha: float | str = "auto",
+        beta: float | str = "auto",
         temperature: float = 0.5,
         n_scales: int = 3,
         use_scale: bool = True,
@@ -343,15 +360,16 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
 
         self.window_length_, self.horizon_, self.n_channels_ = L, H, C
         self.moving_avg_ = self._effective_moving_avg(L)
-        self.alpha_, self.beta_ = alpha_, beta_
         self.scaler_mean_, self.scaler_scale_ = mean, scale
         self.device_ = device
         self._y_ndim = len(y_shape)
 
-        # Teacher outputs enter only for the levels that use them.
+        # Teacher outputs enter only for the levels that use them ("auto" may).
         given = TeacherOutputs(
-            pred=torch.as_tensor(z(tp)) if alpha_ > 0 else None,
-            features=(torch.as_tensor(tf, dtype=torch.float32),) if beta_ > 0 else (),
+            pred=torch.as_tensor(z(tp)) if alpha_ == "auto" or alpha_ > 0 else None,
+            features=(
+                (torch.as_tensor(tf, dtype=torch.float32),) if beta_ == "auto" or beta_ > 0 else ()
+            ),
         )
         teachers = None
         if given.pred is not None or given.features:
@@ -374,16 +392,23 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
             compile=bool(self.compile),
         )
         hidden, kernel = int(self.hidden_size), self.moving_avg_
+        loss = self._loss_params(alpha_, beta_, H, n_val)
         self.net_, self.teacher_cache_ = fit_timedistill(
             lambda: DMLP(L, H, C, hidden_size=hidden, moving_avg=kernel, norm=self.norm),
             ArrayWindowDataset(z(X3), z(Y3)),
             n_val,
-            self._loss_params(alpha_, beta_, H),
+            loss,
             settings,
             teachers,
             name=type(self).__name__,
         )
         self.history_ = self.net_.history
+        teacher_valid = None
+        if given.pred is not None and n_val:
+            # The teacher's forecasts of the validation windows, on the student's valid_loss scale.
+            tail = slice(n - n_val, n)
+            teacher_valid = float(np.mean((z(tp[tail]) - z(Y3[tail])) ** 2))
+        self._record_fit(self.net_, (loss["alpha"], loss["beta"]), teacher_valid)
         return self
 
     def _teacher_arrays(self, teacher_predictions, teacher_features, n, H, C, y_shape):
@@ -407,14 +432,15 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
                 raise ValueError(f"teacher_features must have shape {hint} with d_t >= 1.")
         return tp, tf
 
-    def _weights(self, has_pred: bool, has_feat: bool) -> tuple[float, float]:
-        """The weights as used: a level whose teacher array is missing is off (with a warning)."""
-        alpha, beta = float(self.alpha), float(self.beta)
+    def _weights(self, has_pred: bool, has_feat: bool) -> tuple[float | str, float | str]:
+        """The weights as used ("auto" stays): a level whose teacher array is missing is off
+        (with a warning if its weight was a number > 0)."""
+        alpha, beta = (w if w == "auto" else float(w) for w in (self.alpha, self.beta))
         for weight, name, level, has, missing in (
             (beta, "beta", "feature", has_feat and not has_pred, "teacher_features"),
             (alpha, "alpha", "prediction", has_pred and not has_feat, "teacher_predictions"),
         ):
-            if weight > 0 and not has and (has_pred or has_feat):
+            if weight != "auto" and weight > 0 and not has and (has_pred or has_feat):
                 warnings.warn(
                     f"{name}={weight} but no {missing} were passed to fit: {level}-level "
                     f"distillation is off ({name}_ = 0). Pass {missing}, or set {name}=0.",
