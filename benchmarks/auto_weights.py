@@ -80,7 +80,8 @@ def main() -> None:
         models = {
             "MLP alone": MLPForecaster(**common),
             "fixed (1, 1)": DistilledMLPForecaster(teacher=teacher, alpha=1.0, beta=1.0, **common),
-            "auto": DistilledMLPForecaster(teacher=teacher, alpha="auto", beta="auto", **common),
+            # The defaults: alpha = beta = "auto".
+            "auto": DistilledMLPForecaster(teacher=teacher, **common),
         }
         rec = {"dataset": name}
         values = y.to_numpy(dtype=np.float64)

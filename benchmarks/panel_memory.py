@@ -61,7 +61,13 @@ def child(case: str, rows: int | None) -> None:
         window_length=L, d_model=64, d_ff=64, max_epochs=1, batch_size=256, random_state=0
     )
     student = DistilledMLPForecaster(
-        teacher, window_length=L, max_epochs=1, batch_size=256, random_state=0
+        teacher,
+        window_length=L,
+        alpha=1.0,
+        beta=1.0,
+        max_epochs=1,
+        batch_size=256,
+        random_state=0,
     )
     start = time.perf_counter()
     with AnonymousPeak() as anon:

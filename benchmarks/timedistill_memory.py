@@ -123,7 +123,8 @@ def memory_child(cfg: dict) -> None:
         "patience": None,
         "random_state": 0,
     }
-    distilled = {"teacher": teacher, **common, **cfg["student_params"]}
+    # Fixed weights (no search): the measured fit is one distillation.
+    distilled = {"teacher": teacher, "alpha": 1.0, "beta": 1.0, **common, **cfg["student_params"]}
     if cfg["cache_mb"] is not None:
         distilled["teacher_cache_mb"] = cfg["cache_mb"]
     epochs = {"mlp": [], "distilled": []}

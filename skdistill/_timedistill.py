@@ -18,6 +18,7 @@ from skdistill._validation import (
     check_int,
 )
 from skdistill.exceptions import WeakTeacherWarning
+from skdistill.training.timedistill import kept_valid_loss
 
 NORMS = ("mean", "revin", "none")
 #: Under fixed weights, a teacher whose validation MSE exceeds the distilled student's by more
@@ -121,18 +122,6 @@ class TimeDistillParamsMixin:
             self.beta_,
             searched=self.weight_search_ is not None,
         )
-
-
-def kept_valid_loss(net) -> float | None:
-    """The validation loss of the weights a fitted net kept: the epoch its early stopping
-    restored (a weight search's winner included), else the last epoch's; None without
-    validation windows."""
-    losses = {row["epoch"]: row["valid_loss"] for row in net.history if "valid_loss" in row}
-    if not losses:
-        return None
-    stopping = dict(getattr(net, "callbacks_", [])).get("early_stopping")
-    kept = getattr(stopping, "best_epoch_", None)
-    return float(losses.get(kept, losses[max(losses)]))
 
 
 def audit_teacher(

@@ -92,14 +92,16 @@ def test_auto_weights_choose_on_validation_and_the_winner_goes_on(y):
         ).fit(y, fh=FH)
     search = auto.weight_search_
     assert [(r["alpha"], r["beta"]) for r in search] == [(w, w) for w in (0, 0.1, 0.5, 1, 2)]
-    # Successive halving: every candidate 1 epoch, the best two 2 in all.
-    assert sorted(r["epochs"] for r in search) == [1, 1, 1, 2, 2]
-    finalists = [r for r in search if r["epochs"] == 2]
+    # Every candidate 1 epoch; the baseline (0, 0) and the best other train to the end.
+    assert sorted(r["epochs"] for r in search) == [1, 1, 1, 5, 5]
+    assert search[0]["epochs"] == 5
+    finalists = [r for r in search if r["epochs"] == 5]
+    assert len(finalists) == 2 and finalists[0] is search[0]
     best = min(finalists, key=lambda r: r["valid_loss"])
     assert (auto.alpha_, auto.beta_) == (best["alpha"], best["beta"])
-    # The winner's search epochs are the fit's first epochs; max_epochs counts them.
+    # The chosen finalist is the fit: its epochs, its kept validation loss.
     assert len(auto.history_) == 5
-    assert min(auto.history_[:2, "valid_loss"]) == pytest.approx(best["valid_loss"])
+    assert auto.valid_loss_ == pytest.approx(best["valid_loss"])
     assert auto.valid_loss_ == pytest.approx(auto.history_[-1, "valid_loss"])
     # Every candidate starts from the draws of a fit with its weights fixed.
     fixed = distilled(teacher, alpha=auto.alpha_, beta=auto.beta_, max_epochs=1).fit(y, fh=FH)

@@ -70,6 +70,8 @@ LTSF_METHODS: dict[str, dict | None] = {
     "feature_only": {"alpha": 0.0},
     # The paper's regressor on the teacher's feature as it is (no principal projection).
     "no_projection": {"teacher_feature_dim": None},
+    # The estimator's default weights: chosen on the validation windows.
+    "auto_weights": {"alpha": "auto", "beta": "auto"},
 }
 # The spec's per-dataset (alpha, beta) for the ModernTCN and iTransformer teachers (L = 720).
 _WEIGHTS = {
@@ -116,7 +118,8 @@ class LTSFConfig:
     methods : tuple of str
         Keys of ``LTSF_METHODS``: "teacher", "mlp", "timedistill" and the ablations
         "no_supervised", "no_scale", "no_period", "prediction_only", "feature_only",
-        "no_projection" (``teacher_feature_dim=None``).
+        "no_projection" (``teacher_feature_dim=None``), and "auto_weights" (the estimator's
+        default weights, chosen on the validation windows, instead of the spec's table).
     seeds : tuple of int
         One run per seed (tables show mean and std).
     window_length : int

@@ -17,7 +17,6 @@ from skbase.base._clone_plugins import BaseCloner
 from sktime.forecasting.base import BaseForecaster, ForecastingHorizon
 
 from skdistill._fitting import all_or_nothing
-from skdistill._timedistill import kept_valid_loss
 from skdistill._validation import (
     check_bool,
     check_float,
@@ -34,6 +33,7 @@ from skdistill.training.teacher import TeacherAdapter
 from skdistill.training.timedistill import (
     Teachers,
     fit_timedistill,
+    kept_valid_loss,
     predict_student,
     pretrained_net,
 )

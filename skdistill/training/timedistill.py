@@ -387,10 +387,8 @@ def fit_timedistill(
             search = None
             if candidates:
                 net, search = search_weights(
-                    build_student, loss, candidates, dims, data, n_valid, settings, per_batch
+                    build_student, loss, candidates, dims, data, n_valid, settings, per_batch, name
                 )
-                # The winner goes on where the search left it, as the fit itself.
-                net = _continue(net, settings, data, name)
             else:
                 net = _train(student, objective, data, n_valid, settings, per_batch, name)
         finally:
@@ -406,67 +404,61 @@ def fit_timedistill(
     return net, place
 
 
-#: Successive halving of :func:`search_weights`: (epochs, survivors) per rung: every
-#: candidate trains 1 epoch, the best 2 train 1 more, and the better of those is the winner,
-#: which the fit continues. Measured (ETTh1/ETTh2/ETTm1, benchmarks/auto_weights.py): the
-#: search adds about 5 epochs to a fit; the ranking after 1-2 epochs matched the paper's
-#: per-dataset choice of a small or large weight.
-SEARCH_RUNGS = ((1, 2), (1, 1))
-
-
 def search_weights(
-    build_student, loss: dict, candidates, dims, data, n_valid: int, settings, teacher
+    build_student, loss: dict, candidates, dims, data, n_valid: int, settings, teacher, name: str
 ) -> tuple[DistillNet, dict]:
-    """Choose ``(alpha, beta)`` among ``candidates`` on the validation windows.
+    """Choose ``(alpha, beta)`` among ``candidates`` on the validation windows; return the
+    chosen candidate's fitted net and the search's record.
 
-    Successive halving over epochs (:data:`SEARCH_RUNGS`, never more than
-    ``settings.max_epochs`` in all): each candidate starts from the student's seeded initial
-    weights (those of a fit with its weights fixed), trains without early stopping at the
-    fit's learning-rate schedule, and is ranked by its best validation loss so far; the
-    survivors of a rung continue where they stopped. All of them read the same teacher
-    outputs (the cache, or the per-batch ``teacher``). Ties go to the earlier candidate.
+    ``candidates[0]`` is the baseline, the searched weight at 0 (the student without that
+    teacher signal). Every candidate trains one epoch from the initial weights a fit with its
+    weights fixed would draw; then the baseline and the best of the others by validation loss
+    train on to the end, as a fit would (``max_epochs`` counting that epoch, early stopping),
+    and the one whose kept validation loss is lower is the fit (a tie keeps the baseline).
+    So distillation is kept only where it beats the student without it on validation after
+    full training, not after a few epochs, where a teacher's pull often helps early and hurts
+    late. All candidates read the same teacher outputs (the cache, or the per-batch
+    ``teacher``); a candidate that diverges loses.
 
     Returns
     -------
     net : DistillNet
-        The winner's net, as the search left it (initialised, with its history), for the
-        fit to continue.
+        The chosen candidate's net, fitted and slim.
     record : dict
         ``{"chosen": (alpha, beta), "scores": [...]}``, one score per candidate: the
-        weights, the epochs it trained and its best validation loss.
+        weights, the epochs it trained and its validation loss at the weights it kept (the
+        first epoch's for all but the two finalists).
     """
     nets, diverged = {}, set()
-    alive, done = list(range(len(candidates))), 0
-    for rung, (epochs, keep) in enumerate(SEARCH_RUNGS):
-        epochs = min(epochs, settings.max_epochs - done)
-        if epochs < 1:
-            break
-        done += epochs
-        for i in alive:
-            if i in diverged:
-                continue
-            if rung == 0:
-                nets[i] = _candidate_net(
-                    build_student, loss, candidates[i], dims, n_valid, settings, teacher
-                )
-            nets[i].max_epochs = epochs
-            fit = nets[i].fit if rung == 0 else nets[i].partial_fit
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
-                try:
-                    fit(data, None)
-                except FloatingPointError:
-                    diverged.add(i)  # a candidate that diverges loses; the search goes on
-                finally:
-                    close_bars(nets[i])
-        best = {i: _best_valid(nets[i], i in diverged) for i in alive}
-        alive = sorted(alive, key=lambda i: (best[i], i))[:keep]
-        if len(alive) == 1:
-            break
+
+    def run(i: int, step) -> None:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
+            try:
+                step(data, None)
+            except FloatingPointError:
+                diverged.add(i)  # a candidate that diverges loses; the search goes on
+            finally:
+                close_bars(nets[i])
+
+    for i, weights in enumerate(candidates):
+        nets[i] = _candidate_net(build_student, loss, weights, dims, n_valid, settings, teacher)
+        nets[i].max_epochs = 1
+        run(i, nets[i].fit)
+    others = sorted(
+        range(1, len(candidates)), key=lambda i: (_kept_valid(nets[i], i in diverged), i)
+    )
+    finalists = [0] + others[:1]
+    for i in finalists:
+        if i not in diverged:
+            _continue_settings(nets[i], settings, name, candidates[i])
+            run(i, nets[i].partial_fit)
+    kept = {i: _kept_valid(nets[i], i in diverged) for i in finalists}
+    chosen = min(finalists, key=lambda i: (kept[i], i))
     scores = []
     for i, net in nets.items():
         a, b = candidates[i]
-        valid = _best_valid(net, i in diverged)
+        valid = _kept_valid(net, i in diverged)
         scores.append({"alpha": a, "beta": b, "epochs": len(net.history), "valid_loss": valid})
     if settings.verbose:
         lines = ", ".join(
@@ -474,12 +466,12 @@ def search_weights(
             for r in scores
         )
         print(f"weight search (alpha, beta): valid loss after epochs: {lines}", file=sys.stderr)
-    if alive[0] in diverged:
+    if kept[chosen] == float("inf"):
         raise FloatingPointError(
             "every candidate of the weight search diverged: lower lr (now "
             f"{settings.lr:g}) or check the data's scale."
         )
-    return nets[alive[0]], {"chosen": candidates[alive[0]], "scores": scores}
+    return finish_net(nets[chosen]), {"chosen": candidates[chosen], "scores": scores}
 
 
 def _candidate_net(build_student, loss: dict, weights, dims, n_valid: int, settings, teacher):
@@ -509,35 +501,39 @@ def _candidate_net(build_student, loss: dict, weights, dims, n_valid: int, setti
     )
 
 
-def _continue(net, settings, data, name: str) -> DistillNet:
-    """Train the search's winner on as the fit: its remaining epochs (``max_epochs`` counts
-    the search's), early stopping from its current weights, the schedule where it is."""
-    left = settings.max_epochs - len(net.history)
+def _continue_settings(net, settings, name: str, weights) -> None:
+    """Make a candidate's net train on as a fit: the epochs left of ``max_epochs``, early
+    stopping from its current weights, the schedule where it is, the fit's progress bar."""
     objective = net.core_criterion()
     net.callbacks = training_callbacks(
         getattr(objective, "_orig_mod", objective).active_terms(),
         settings.patience,
         True,
         int(settings.verbose),
-        f"{name} epochs",
+        f"{name} epochs alpha={weights[0]:g} beta={weights[1]:g}",
     )
     net.initialize_callbacks()
-    if left > 0:
-        net.max_epochs = left
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*y.*None.*", category=UserWarning)
-            try:
-                net.partial_fit(data, None)
-            finally:
-                close_bars(net)
-    net.max_epochs = settings.max_epochs
-    return finish_net(net)
+    net.max_epochs = max(settings.max_epochs - len(net.history), 0)
 
 
-def _best_valid(net, diverged: bool) -> float:
-    """A candidate's best validation loss so far (inf once it diverged)."""
-    losses = [row["valid_loss"] for row in net.history if "valid_loss" in row]
-    return float("inf") if diverged or not losses else float(min(losses))
+def _kept_valid(net, diverged: bool) -> float:
+    """A finalist's validation loss at the weights it kept (inf once it diverged)."""
+    if diverged:
+        return float("inf")
+    value = kept_valid_loss(net)
+    return float("inf") if value is None or not math.isfinite(value) else value
+
+
+def kept_valid_loss(net) -> float | None:
+    """The validation loss of the weights a fitted net kept: the epoch its early stopping
+    restored (a weight search's winner included), else the last epoch's; None without
+    validation windows."""
+    losses = {row["epoch"]: row["valid_loss"] for row in net.history if "valid_loss" in row}
+    if not losses:
+        return None
+    stopping = dict(getattr(net, "callbacks_", [])).get("early_stopping")
+    kept = getattr(stopping, "best_epoch_", None)
+    return float(losses.get(kept, losses[max(losses)]))
 
 
 def _teacher_valid_loss(teachers: Teachers | None, data, n_train: int, settings) -> float | None:
