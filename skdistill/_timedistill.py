@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import warnings
 
+from skdistill._audit import AUTO_WEIGHTS, warn_dropped_teacher
 from skdistill._validation import (
     check_bool,
     check_choice,
@@ -27,9 +28,6 @@ NORMS = ("mean", "revin", "none")
 #: test). Measured: an iTransformer teacher (ETTh1, L=336) at 1.107x its distilled student's
 #: validation MSE made that student 6 % better than the MLP alone on test.
 WEAK_TEACHER_MARGIN = 1.25
-#: The weights "auto" chooses from: the paper's grid {0.1, 0.5, 1, 2} and 0 (no teacher), the
-#: same value for both levels when both are "auto".
-AUTO_WEIGHTS = (0.0, 0.1, 0.5, 1.0, 2.0)
 #: An "auto" weight where there are no validation windows to choose it on: the paper's 1.
 AUTO_FALLBACK = 1.0
 KL_REDUCTIONS = ("mean", "batchmean")
@@ -134,19 +132,7 @@ def audit_teacher(
     weaker or not, does not warn."""
     if searched:
         if alpha == 0 and beta == 0:
-            numbers = (
-                ""
-                if teacher_loss is None or student_loss is None
-                else f" (validation MSE: teacher {teacher_loss:.4g}, student {student_loss:.4g})"
-            )
-            warnings.warn(
-                "the search over the loss weights chose alpha=0, beta=0: distilling this "
-                f"teacher{numbers} did not help the student on the validation windows, so it "
-                "was trained alone. See weight_search_ for every candidate's validation loss; "
-                "a better teacher (more epochs, more data) may help.",
-                WeakTeacherWarning,
-                stacklevel=5,
-            )
+            warn_dropped_teacher({"alpha": alpha, "beta": beta}, teacher_loss, student_loss)
         return
     if teacher_loss is None or student_loss is None or not (alpha > 0 or beta > 0):
         return

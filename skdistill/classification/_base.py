@@ -9,6 +9,7 @@ taps, caches the teacher's outputs and trains; identical for SFKD and the baseli
 from __future__ import annotations
 
 import copy
+import inspect
 import numbers
 import warnings
 
@@ -20,6 +21,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 from skorch import NeuralNet
 
+from skdistill._audit import AUTO_WEIGHTS, warn_dropped_teacher
 from skdistill._fitting import all_or_nothing
 from skdistill._memory import check_teacher_memory, fit_teacher
 from skdistill._validation import (
@@ -170,12 +172,42 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         self.memory = memory
 
     # --- hooks ------------------------------------------------------------------------------
-    def _make_objective(self, ctx: ObjectiveContext) -> DistillationObjective:
+    def _make_objective(self, ctx: ObjectiveContext, weights: dict) -> DistillationObjective:
+        """The method's objective for the tapped shapes and the loss ``weights`` (by name)."""
         raise NotImplementedError
 
     def _uses_features(self) -> bool:
-        """Whether this method's objective needs feature maps (with its current weights)."""
+        """Whether this method's objective needs feature maps (with its largest weights)."""
         return False
+
+    def _weights_used(self, ctx: ObjectiveContext, weights: dict) -> dict:
+        """The loss weights as the objective uses them (SFKD: feature weights 0 without maps)."""
+        return weights
+
+    # --- loss weights, "auto" included -------------------------------------------------------
+    def _weight_default(self, name: str) -> float:
+        return float(inspect.signature(type(self).__init__).parameters[name].default)
+
+    def _largest(self, name: str) -> float:
+        """A loss weight's value, or under "auto" the largest candidate's."""
+        value = getattr(self, name)
+        return max(AUTO_WEIGHTS) * self._weight_default(name) if value == "auto" else float(value)
+
+    def _weight_candidates(self) -> tuple[dict, list[dict] | None]:
+        """``(fixed weights, None)``, or with an "auto" weight ``(None, candidates)``: the
+        auto weights at their default times each of :data:`AUTO_WEIGHTS` (0 first: the
+        baseline), the others as given."""
+        names = self._nonnegative_params
+        auto = [n for n in names if getattr(self, n) == "auto"]
+        if not auto:
+            return {n: float(getattr(self, n)) for n in names}, None
+        return None, [
+            {
+                n: m * self._weight_default(n) if n in auto else float(getattr(self, n))
+                for n in names
+            }
+            for m in AUTO_WEIGHTS
+        ]
 
     def _uses_student_feature(self) -> bool:
         """Whether the objective taps the student (a teacher map implies it)."""
@@ -194,7 +226,12 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         check_training_params(self)
         check_teacher_memory(self.memory)
         for name in self._nonnegative_params:
-            check_float(getattr(self, name), name)
+            value = getattr(self, name)
+            if isinstance(value, str):
+                if value != "auto":
+                    raise ValueError(f'{name} must be a number >= 0 or "auto"; got {value!r}')
+            else:
+                check_float(value, name)
         for name in self._positive_params:
             check_float(getattr(self, name), name, strict=True)
         if hasattr(self, "warmup_epochs"):
@@ -502,6 +539,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         self.feature_shapes_ = {}
         self.teacher_ = None
         self._reset_fitted()
+        seed = seed_from(self.random_state)
         settings = TrainSettings(
             lr=self.lr,
             max_epochs=self.max_epochs,
@@ -511,22 +549,33 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             precision=precision,
             compile=bool(self.compile),
             warmup_epochs=getattr(self, "warmup_epochs", 0),
+            seed=seed,  # also draws the held-out images of an "auto" weight search
         )
         with torch.random.fork_rng(devices=cuda_devices()):
-            torch.manual_seed(seed_from(self.random_state))
+            torch.manual_seed(seed)
             student = self._build_student(self.image_shape_, len(self.classes_))
             self._check_student(student, images, device)
             teacher = None
             if self.teacher is not None:
                 teacher = self._image_teacher(X_raw, y, images, device)
-            net, self.feature_shapes_ = fit_distilled_classifier(
+            fixed, candidates = self._weight_candidates()
+            used: dict = {}
+
+            def make_objective(ctx: ObjectiveContext, weights: dict) -> DistillationObjective:
+                used.clear()
+                used.update(self._weights_used(ctx, weights))
+                return self._make_objective(ctx, dict(used))
+
+            net, self.feature_shapes_, search = fit_distilled_classifier(
                 student,
                 images,
                 y_enc,
-                self._make_objective,
+                make_objective,
                 classes=self.classes_,
                 settings=settings,
                 teacher=teacher,
+                weights=fixed,
+                candidates=candidates,
                 student_layer=getattr(self, "student_layer", "auto"),
                 tap_student=self._uses_student_feature(),
                 name=type(self).__name__,
@@ -534,6 +583,14 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         self.net_ = net
         self.history_ = net.history
         self.n_iter_ = len(net.history)
+        # The weights as used: 0 without a teacher (the student trained on labels alone).
+        for name in self._nonnegative_params:
+            setattr(self, name + "_", float(used.get(name, 0.0)))
+        self.weight_search_ = None if search is None else search["scores"]
+        self.valid_loss_ = None if search is None else search["valid_loss"]
+        self.teacher_valid_loss_ = None if search is None else search["teacher_valid_loss"]
+        if search is not None and not any(search["chosen"].values()):
+            warn_dropped_teacher(search["chosen"], self.teacher_valid_loss_, self.valid_loss_)
         return self
 
     @torch.no_grad()

@@ -20,7 +20,8 @@ class KDClassifier(BaseDistillClassifier):
         As for :class:`SFKDClassifier`.
     precision, compile, memory
         As for :class:`SFKDClassifier`.
-    alpha : float, default=1.0
+    alpha : float or "auto", default=1.0
+        Weight of the KD term; "auto" as for :class:`SFKDClassifier`.
     temperature : float, default=4.0
 
     Examples
@@ -75,8 +76,8 @@ class KDClassifier(BaseDistillClassifier):
         self.alpha = alpha
         self.temperature = temperature
 
-    def _make_objective(self, ctx):
-        return KDObjective(self.alpha, self.temperature)
+    def _make_objective(self, ctx, weights):
+        return KDObjective(weights["alpha"], self.temperature)
 
 
 class DKDClassifier(BaseDistillClassifier):
@@ -88,10 +89,10 @@ class DKDClassifier(BaseDistillClassifier):
         As for :class:`SFKDClassifier`.
     precision, compile, memory
         As for :class:`SFKDClassifier`.
-    alpha : float, default=1.0
-        Weight of the target-class term.
-    beta : float, default=8.0
-        Weight of the non-target-class term.
+    alpha : float or "auto", default=1.0
+        Weight of the target-class term; "auto" as for :class:`SFKDClassifier`.
+    beta : float or "auto", default=8.0
+        Weight of the non-target-class term (with both "auto", ``beta = 8 alpha``).
     temperature : float, default=4.0
 
     Examples
@@ -140,8 +141,8 @@ class DKDClassifier(BaseDistillClassifier):
         self.beta = beta
         self.temperature = temperature
 
-    def _make_objective(self, ctx):
-        return DKDObjective(self.alpha, self.beta, self.temperature)
+    def _make_objective(self, ctx, weights):
+        return DKDObjective(weights["alpha"], weights["beta"], self.temperature)
 
 
 class FitNetClassifier(BaseDistillClassifier):
@@ -156,10 +157,10 @@ class FitNetClassifier(BaseDistillClassifier):
         As for :class:`SFKDClassifier`.
     precision, compile, memory
         As for :class:`SFKDClassifier`.
-    beta : float, default=1.0
-        Weight of the hint term.
-    alpha : float, default=0.0
-        Optional logit KD weight.
+    beta : float or "auto", default=1.0
+        Weight of the hint term; "auto" as for :class:`SFKDClassifier`.
+    alpha : float or "auto", default=0.0
+        Optional logit KD weight (its default is 0, so "auto" keeps it 0).
     temperature : float, default=4.0
     teacher_layer, student_layer : str, default="auto"
     warmup_epochs : int, default=0
@@ -217,13 +218,13 @@ class FitNetClassifier(BaseDistillClassifier):
         self.warmup_epochs = warmup_epochs
 
     def _uses_features(self) -> bool:
-        return self.beta > 0
+        return self._largest("beta") > 0
 
-    def _make_objective(self, ctx):
+    def _make_objective(self, ctx, weights):
         if not ctx.use_features:
-            return KDObjective(self.alpha, self.temperature)
+            return KDObjective(weights["alpha"], self.temperature)
         projector = make_projector(ctx.student_shape, ctx.teacher_shape)
-        return FitNetObjective(projector, self.beta, self.alpha, self.temperature)
+        return FitNetObjective(projector, weights["beta"], weights["alpha"], self.temperature)
 
 
 class OFAClassifier(BaseDistillClassifier):
@@ -239,8 +240,8 @@ class OFAClassifier(BaseDistillClassifier):
         As for :class:`SFKDClassifier`.
     precision, compile, memory
         As for :class:`SFKDClassifier`.
-    alpha : float, default=1.0
-        Weight of the OFA terms.
+    alpha : float or "auto", default=1.0
+        Weight of the OFA terms; "auto" as for :class:`SFKDClassifier`.
     eps : float, default=1.0
         OFA's target-enhancement exponent.
     temperature : float, default=1.0
@@ -299,6 +300,6 @@ class OFAClassifier(BaseDistillClassifier):
     def _uses_student_feature(self) -> bool:
         return True
 
-    def _make_objective(self, ctx):
+    def _make_objective(self, ctx, weights):
         branch = ofa_branch(ctx.student_shape, ctx.n_classes)
-        return OFAObjective(branch, self.alpha, self.eps, self.temperature)
+        return OFAObjective(branch, weights["alpha"], self.eps, self.temperature)

@@ -69,11 +69,17 @@ class SFKDClassifier(BaseDistillClassifier):
     input_shape : tuple (C, H, W), optional
         Shape of each sample when X is 2-D (flattened images). With 4-D X it must be None or
         equal to ``X.shape[1:]`` (a different one is a ValueError, not ignored).
-    alpha : float, default=1.0
-        Weight of logit KD.
-    beta : float, default=0.1
+    alpha : float or "auto", default=1.0
+        Weight of logit KD. "auto" (an option of every loss weight of every classifier):
+        the weight's default times 0, 0.1, 0.5, 1 or 2, chosen on a stratified 20 % of the
+        training images held out: every candidate trains 1 epoch on the rest, the one at 0
+        (no teacher signal) and the best other train to ``max_epochs``, the lower held-out
+        cross-entropy wins, and the chosen weights are then trained on every image as a fit
+        with them fixed (same draws). Several "auto" weights move together. It costs about
+        2 + 0.4 fits; ``weight_search_`` records every candidate.
+    beta : float or "auto", default=0.1
         Weight of the wavelet sub-band loss.
-    gamma : float, default=0.1
+    gamma : float or "auto", default=0.1
         Weight of the frequency loss (``feature_loss``).
     temperature : float, default=4.0
         KD temperature.
@@ -152,6 +158,18 @@ class SFKDClassifier(BaseDistillClassifier):
     levels_ : int
         The DWT levels used (``levels`` clipped to the teacher map; ``levels`` when no teacher
         map is used).
+    alpha_, beta_, gamma_ : float
+        The loss weights used: the chosen ones under "auto"; ``beta_`` and ``gamma_`` are 0
+        without a teacher map, all are 0 without a teacher. (Every classifier has one such
+        attribute per loss weight.)
+    weight_search_ : list of dict or None
+        Under "auto": per candidate, its weights, the ``epochs`` it trained and its held-out
+        cross-entropy (``valid_loss``); None with fixed weights (as for every classifier).
+    valid_loss_, teacher_valid_loss_ : float or None
+        Under "auto": the held-out cross-entropy of the chosen candidate and of the teacher's
+        logits; a search that chose 0 gives a
+        :class:`~skdistill.exceptions.WeakTeacherWarning` with both. None with fixed weights
+        (there is no held-out split then).
 
     Examples
     --------
@@ -246,7 +264,12 @@ class SFKDClassifier(BaseDistillClassifier):
         check_bool(self.gffl_highpass, "gffl_highpass")
 
     def _uses_features(self) -> bool:
-        return self.beta > 0 or self.gamma > 0
+        return self._largest("beta") > 0 or self._largest("gamma") > 0
+
+    def _weights_used(self, ctx: ObjectiveContext, weights: dict) -> dict:
+        if ctx.use_features:
+            return weights
+        return {**weights, "beta": 0.0, "gamma": 0.0}  # no teacher map: logit terms only
 
     def _reset_fitted(self) -> None:
         # As asked, until _teacher_grid clips it to a teacher map (only when one is used).
@@ -278,17 +301,14 @@ class SFKDClassifier(BaseDistillClassifier):
             )
         return None if grid is None else aligned_grid(grid, self.levels_)
 
-    def _make_objective(self, ctx: ObjectiveContext) -> SFKDObjective:
-        alpha = float(self.alpha)
-        beta, gamma = (float(self.beta), float(self.gamma)) if ctx.use_features else (0.0, 0.0)
-        self.alpha_, self.beta_, self.gamma_ = alpha, beta, gamma
+    def _make_objective(self, ctx: ObjectiveContext, weights: dict) -> SFKDObjective:
         return sfkd_objective(
             ctx,
             levels=self.levels_,
             ds2s=self.ds2s,
-            alpha=alpha,
-            beta=beta,
-            gamma=gamma,
+            alpha=weights["alpha"],
+            beta=weights["beta"],
+            gamma=weights["gamma"],
             temperature=float(self.temperature),
             wavelet=self.wavelet,
             gffl_sigma=float(self.gffl_sigma),

@@ -13,8 +13,10 @@ scikit-learn estimators.
 from __future__ import annotations
 
 import contextlib
+import copy
+import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -408,15 +410,17 @@ def fit_distilled_classifier(
     student: nn.Module,
     images: np.ndarray,
     y: np.ndarray,
-    make_objective: Callable[[ObjectiveContext], DistillationObjective],
+    make_objective: Callable[[ObjectiveContext, dict], DistillationObjective],
     *,
     classes,
     settings: TrainSettings,
     teacher: ImageTeacher | None = None,
+    weights: dict | None = None,
+    candidates: list[dict] | None = None,
     student_layer: str = "auto",
     tap_student: bool = False,
     name: str = "student",
-) -> tuple[DistillNet, dict]:
+) -> tuple[DistillNet, dict, dict | None]:
     """Train ``student`` on ``(images, y)``, distilled from ``teacher`` when given.
 
     Call it under the fit's seed, right after building the student (and resolving the
@@ -430,13 +434,20 @@ def fit_distilled_classifier(
     y : ndarray (n,)
         Encoded labels in ``range(len(classes))``.
     make_objective : callable
-        ``ObjectiveContext -> DistillationObjective``, the method's objective for the tapped
-        shapes (not called without a teacher: the student then trains on cross-entropy).
+        ``(ObjectiveContext, weights) -> DistillationObjective``, the method's objective for
+        the tapped shapes and the loss weights (a dict by parameter name); not called without
+        a teacher (the student then trains on cross-entropy).
     classes : sequence
         The class labels (for messages; their number is the logits' width).
     settings : TrainSettings
     teacher : ImageTeacher, optional
         None trains the student alone.
+    weights : dict, optional
+        The loss weights, passed to ``make_objective``.
+    candidates : list of dict, optional
+        Loss weights to choose among on held-out images (:func:`search_weights`; then
+        ``weights`` is ignored); ``candidates[0]`` must be the baseline without the teacher's
+        signal. The chosen weights are then trained on every image, as a fit with them fixed.
     student_layer : str, default="auto"
         Module path of the student's tap.
     tap_student : bool, default=False
@@ -451,6 +462,9 @@ def fit_distilled_classifier(
     feature_shapes : dict
         ``"teacher"`` and ``"student"`` taps (layer, raw, canonical and aligned shapes), when
         tapped.
+    search : dict or None
+        With ``candidates``: :func:`search_weights`'s record (``"chosen"``, ``"scores"``,
+        ``"valid_loss"``, ``"teacher_valid_loss"``); else None.
     """
     shapes: dict = {}
     cache: dict = {}
@@ -475,11 +489,163 @@ def fit_distilled_classifier(
         layer, kwargs = info["layer"], info["canonical_kwargs"]
         teacher_shape = shapes["teacher"]["aligned"] if use_features else None
         ctx = ObjectiveContext(len(classes), use_features, info["canonical_shape"], teacher_shape)
-    objective = make_objective(ctx) if teacher is not None else CrossEntropyObjective()
+    y = y.astype(np.int64)
+    search = None
+    if teacher is not None and candidates:
+        # Every candidate, and the final fit, draws from this state: each starts as a fit
+        # with its weights fixed would (the same student copy, the same objective draws).
+        start = torch.random.get_rng_state()
+
+        def train(w: dict, rows: np.ndarray, desc: str) -> DistillNet:
+            torch.random.set_rng_state(start)
+            objective = make_objective(ctx, w)
+            module = TappedStudent(copy.deepcopy(student), layer, kwargs, objective.needs_features)
+            net = _classifier_net(module, objective, replace(settings, max_epochs=1), desc)
+            _fit_net(net, _rows(images, cache, rows), y[rows])
+            return net
+
+        search = search_weights(train, images, y, cache, candidates, settings, name)
+        torch.random.set_rng_state(start)
+        weights = search["chosen"]
+    objective = make_objective(ctx, weights) if teacher is not None else CrossEntropyObjective()
     module = TappedStudent(student, layer, kwargs, tap=objective.needs_features)
     net = _classifier_net(module, objective, settings, name)
+    _fit_net(net, _rows(images, cache, None), y)
+    return finish_net(net), shapes, search
+
+
+def _rows(images: np.ndarray, cache: dict, rows: np.ndarray | None):
+    """The net's X for ``rows`` of the images (all with None): the images, with the teacher's
+    cached outputs beside them when there are any."""
+    if rows is None:
+        return SliceDict(x=images, **cache) if cache else images
+    if not cache:
+        return images[rows]
+    return SliceDict(x=images[rows], **{k: v[rows] for k, v in cache.items()})
+
+
+def _fit_net(net: DistillNet, X, y: np.ndarray, more: bool = False) -> None:
+    """``net.fit`` (or ``partial_fit`` with ``more``), its progress bars closed after an error."""
     try:
-        net.fit(SliceDict(x=images, **cache) if cache else images, y.astype(np.int64))
+        (net.partial_fit if more else net.fit)(X, y)
     finally:
         close_bars(net)  # skorch ends no callback after an error
-    return finish_net(net), shapes
+
+
+# --------------------------------------------------------------------------- "auto" loss weights
+#: Share of the training images held out, per class, to choose the loss weights on.
+HOLDOUT = 0.2
+
+
+def holdout_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(train rows, held-out rows)``: ``fraction`` of each class held out (at least one image
+    of every class with two or more), drawn under ``seed``; both sorted."""
+    rng = np.random.default_rng(seed)
+    held = []
+    for c in np.unique(y):
+        rows = np.flatnonzero(y == c)
+        if len(rows) >= 2:
+            k = min(max(int(round(fraction * len(rows))), 1), len(rows) - 1)
+            held.append(rng.permutation(rows)[:k])
+    valid = np.sort(np.concatenate(held)) if held else np.arange(0)
+    return np.setdiff1d(np.arange(len(y)), valid), valid
+
+
+@torch.no_grad()
+def holdout_loss(net: DistillNet, images: np.ndarray, y: np.ndarray) -> float:
+    """Cross-entropy of the trained student on held-out ``images`` (inf if not finite)."""
+    student = net.module_.student
+    was_training = student.training
+    student.eval()
+    total = 0.0
+    try:
+        for lo in range(0, len(images), _BATCH):
+            xb = torch.as_tensor(images[lo : lo + _BATCH]).to(net.device)
+            with net.autocast():
+                logits = student(xb)
+            yb = torch.as_tensor(y[lo : lo + _BATCH]).to(logits.device)
+            total += float(F.cross_entropy(logits.float(), yb, reduction="sum"))
+    finally:
+        student.train(was_training)
+    value = total / max(len(images), 1)
+    return value if np.isfinite(value) else float("inf")
+
+
+def logit_loss(logits: np.ndarray, y: np.ndarray) -> float:
+    """Cross-entropy of given logits (the teacher's, cached) against the labels ``y``."""
+    return float(F.cross_entropy(torch.as_tensor(logits).float(), torch.as_tensor(y)))
+
+
+def search_weights(train, images, y, cache: dict, candidates, settings, name: str) -> dict:
+    """Choose the loss weights among ``candidates`` on held-out images.
+
+    :data:`HOLDOUT` of every class is held out (drawn under the fit's seed). Every candidate
+    trains one epoch on the rest; the baseline (``candidates[0]``: no teacher signal) and the
+    best of the others by held-out cross-entropy train on to ``max_epochs``; the lower
+    held-out cross-entropy of the two is chosen (a tie keeps the baseline), so that the
+    teacher is kept only where it beats the student without it after full training. A
+    candidate that diverges loses. ``train(weights, rows, desc)`` returns a net trained one
+    epoch on ``rows``, starting as a fixed fit with ``weights`` would.
+
+    Returns
+    -------
+    dict
+        ``"chosen"`` (the weights), ``"scores"`` (per candidate: its weights, ``epochs`` and
+        held-out ``valid_loss``), ``"valid_loss"`` (the chosen one's) and
+        ``"teacher_valid_loss"`` (the teacher's logits' cross-entropy on the same images).
+    """
+    rows, held = holdout_split(y, HOLDOUT, settings.seed)
+    if not len(held):
+        raise ValueError(
+            "choosing the loss weights needs held-out images: every class of y has one image; "
+            "pass the weights as numbers."
+        )
+    nets, losses = {}, {}
+
+    def score(i: int, step) -> None:
+        try:
+            step()
+            losses[i] = holdout_loss(nets[i], images[held], y[held])
+        except FloatingPointError:
+            losses[i] = float("inf")  # a candidate that diverges loses; the search goes on
+
+    def label(w: dict) -> str:
+        return "weights " + " ".join(f"{k}={v:g}" for k, v in w.items())
+
+    for i, w in enumerate(candidates):
+
+        def first(i=i, w=w) -> None:
+            nets[i] = train(w, rows, label(w))
+
+        score(i, first)
+    others = sorted(range(1, len(candidates)), key=lambda i: (losses[i], i))
+    finalists = [0] + others[:1]
+    for i in finalists:
+        if np.isfinite(losses[i]) and settings.max_epochs > 1:
+            nets[i].max_epochs = settings.max_epochs - 1
+            X = _rows(images, cache, rows)
+            score(i, lambda i=i, X=X: _fit_net(nets[i], X, y[rows], more=True))
+    chosen = min(finalists, key=lambda i: (losses[i], i))
+    if not np.isfinite(losses[chosen]):
+        raise FloatingPointError(
+            f"every candidate of the weight search diverged: lower lr (now {settings.lr:g})."
+        )
+    scores = [
+        {**w, "epochs": len(nets[i].history) if i in nets else 0, "valid_loss": losses[i]}
+        for i, w in enumerate(candidates)
+    ]
+    if settings.verbose:
+        lines = ", ".join(
+            f"({', '.join(f'{v:g}' for v in w.values())}): {losses[i]:.4g}"
+            for i, w in enumerate(candidates)
+        )
+        print(
+            f"weight search ({', '.join(candidates[0])}): held-out loss: {lines}", file=sys.stderr
+        )
+    teacher_loss = logit_loss(cache[TEACHER_PRED][held], y[held]) if TEACHER_PRED in cache else None
+    return {
+        "chosen": candidates[chosen],
+        "scores": scores,
+        "valid_loss": losses[chosen],
+        "teacher_valid_loss": teacher_loss,
+    }
