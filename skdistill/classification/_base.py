@@ -203,7 +203,8 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
             return {n: float(getattr(self, n)) for n in names}, None
         return None, [
             {
-                n: m * self._weight_default(n) if n in auto else float(getattr(self, n))
+                # Rounded: 0.1 x 0.1 is recorded as 0.01, not 0.010000000000000002.
+                n: round(m * self._weight_default(n), 12) if n in auto else float(getattr(self, n))
                 for n in names
             }
             for m in AUTO_WEIGHTS
