@@ -17,6 +17,7 @@ from skdistill._validation import (
     check_directory,
     check_float,
     check_int,
+    check_loss_weight,
 )
 from skdistill.exceptions import WeakTeacherWarning
 from skdistill.training.timedistill import kept_valid_loss
@@ -47,11 +48,7 @@ class TimeDistillParamsMixin:
 
     def _check_timedistill_params(self) -> None:
         for name in ("alpha", "beta"):
-            value = getattr(self, name)
-            if not isinstance(value, str):
-                check_float(value, name)
-            elif value != "auto":
-                raise ValueError(f'{name} must be a number >= 0 or "auto"; got {value!r}')
+            check_loss_weight(getattr(self, name), name)
         check_float(self.temperature, "temperature", strict=True)
         check_int(self.n_scales, "n_scales", minimum=0)
         check_choice(self.kl_reduction, "kl_reduction", KL_REDUCTIONS)

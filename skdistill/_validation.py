@@ -54,6 +54,14 @@ def check_float(
     return value
 
 
+def check_loss_weight(value, name: str) -> None:
+    """A loss weight: a finite number >= 0, or "auto" (chosen on held-out data)."""
+    if not isinstance(value, str):
+        check_float(value, name)
+    elif value != "auto":
+        raise ValueError(f'{name} must be a number >= 0 or "auto"; got {value!r}')
+
+
 def check_bool(value, name: str) -> bool:
     """Return ``value`` as bool if it is True or False; raise a TypeError otherwise."""
     if not isinstance(value, bool | np.bool_):

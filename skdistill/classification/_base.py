@@ -28,6 +28,7 @@ from skdistill._validation import (
     ParameterTypeError,
     check_float,
     check_int,
+    check_loss_weight,
     check_precision_device,
     check_training_params,
     cuda_devices,
@@ -227,12 +228,7 @@ class BaseDistillClassifier(ClassifierMixin, BaseEstimator):
         check_training_params(self)
         check_teacher_memory(self.memory)
         for name in self._nonnegative_params:
-            value = getattr(self, name)
-            if isinstance(value, str):
-                if value != "auto":
-                    raise ValueError(f'{name} must be a number >= 0 or "auto"; got {value!r}')
-            else:
-                check_float(value, name)
+            check_loss_weight(getattr(self, name), name)
         for name in self._positive_params:
             check_float(getattr(self, name), name, strict=True)
         if hasattr(self, "warmup_epochs"):

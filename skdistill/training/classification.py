@@ -496,12 +496,12 @@ def fit_distilled_classifier(
         # with its weights fixed would (the same student copy, the same objective draws).
         start = torch.random.get_rng_state()
 
-        def train(w: dict, rows: np.ndarray, desc: str) -> DistillNet:
+        def train(w: dict, X, y_rows: np.ndarray, desc: str) -> DistillNet:
             torch.random.set_rng_state(start)
             objective = make_objective(ctx, w)
             module = TappedStudent(copy.deepcopy(student), layer, kwargs, objective.needs_features)
             net = _classifier_net(module, objective, replace(settings, max_epochs=1), desc)
-            _fit_net(net, _rows(images, cache, rows), y[rows])
+            _fit_net(net, X, y_rows)
             return net
 
         search = search_weights(train, images, y, cache, candidates, settings, name)
@@ -584,8 +584,8 @@ def search_weights(train, images, y, cache: dict, candidates, settings, name: st
     best of the others by held-out cross-entropy train on to ``max_epochs``; the lower
     held-out cross-entropy of the two is chosen (a tie keeps the baseline), so that the
     teacher is kept only where it beats the student without it after full training. A
-    candidate that diverges loses. ``train(weights, rows, desc)`` returns a net trained one
-    epoch on ``rows``, starting as a fixed fit with ``weights`` would.
+    candidate that diverges loses. ``train(weights, X, y, desc)`` returns a net trained one
+    epoch on ``(X, y)``, starting as a fixed fit with ``weights`` would.
 
     Returns
     -------
@@ -600,12 +600,15 @@ def search_weights(train, images, y, cache: dict, candidates, settings, name: st
             "choosing the loss weights needs held-out images: every class of y has one image; "
             "pass the weights as numbers."
         )
+    # Sliced once: every candidate trains on the same rows and is scored on the same images.
+    X_train, y_train = _rows(images, cache, rows), y[rows]
+    X_held, y_held = images[held], y[held]
     nets, losses = {}, {}
 
     def score(i: int, step) -> None:
         try:
             step()
-            losses[i] = holdout_loss(nets[i], images[held], y[held])
+            losses[i] = holdout_loss(nets[i], X_held, y_held)
         except FloatingPointError:
             losses[i] = float("inf")  # a candidate that diverges loses; the search goes on
 
@@ -615,7 +618,7 @@ def search_weights(train, images, y, cache: dict, candidates, settings, name: st
     for i, w in enumerate(candidates):
 
         def first(i=i, w=w) -> None:
-            nets[i] = train(w, rows, label(w))
+            nets[i] = train(w, X_train, y_train, label(w))
 
         score(i, first)
     others = sorted(range(1, len(candidates)), key=lambda i: (losses[i], i))
@@ -623,8 +626,7 @@ def search_weights(train, images, y, cache: dict, candidates, settings, name: st
     for i in finalists:
         if np.isfinite(losses[i]) and settings.max_epochs > 1:
             nets[i].max_epochs = settings.max_epochs - 1
-            X = _rows(images, cache, rows)
-            score(i, lambda i=i, X=X: _fit_net(nets[i], X, y[rows], more=True))
+            score(i, lambda i=i: _fit_net(nets[i], X_train, y_train, more=True))
     chosen = min(finalists, key=lambda i: (losses[i], i))
     if not np.isfinite(losses[chosen]):
         raise FloatingPointError(
@@ -642,7 +644,7 @@ def search_weights(train, images, y, cache: dict, candidates, settings, name: st
         print(
             f"weight search ({', '.join(candidates[0])}): held-out loss: {lines}", file=sys.stderr
         )
-    teacher_loss = logit_loss(cache[TEACHER_PRED][held], y[held]) if TEACHER_PRED in cache else None
+    teacher_loss = logit_loss(cache[TEACHER_PRED][held], y_held) if TEACHER_PRED in cache else None
     return {
         "chosen": candidates[chosen],
         "scores": scores,

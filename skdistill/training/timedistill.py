@@ -17,7 +17,7 @@ import sys
 import warnings
 from collections.abc import Callable
 from copy import deepcopy
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -488,7 +488,7 @@ def _candidate_net(build_student, loss: dict, weights, dims, n_valid: int, setti
     return build_net(
         ForecastStudent(student),
         objective,
-        replace(settings, patience=None),
+        settings,
         train_split=TailSplit(n_valid),
         callbacks=training_callbacks(
             objective.active_terms(),
