@@ -14,6 +14,10 @@ keyword arguments (the horizon), and the versions of skdistill, torch, scikit-le
 sktime. The distiller's ``verbose`` is not part of it. Any change to one of them is a miss; the
 folder's contents are otherwise kept until the user clears them (``memory.clear()`` or
 deleting the folder), as with scikit-learn's pipelines.
+
+The forecasters hand the same ``Memory`` to the training layer, which remembers the fitted
+teacher's pass over the training windows and its validation loss, keyed by their content
+(see :mod:`skdistill.training.teacher_memory`).
 """
 
 from __future__ import annotations

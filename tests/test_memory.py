@@ -88,12 +88,79 @@ def test_a_cached_teacher_is_reused_and_gives_the_same_student(y, tmp_path):
     cache = str(tmp_path / "cache")
     fresh = student(teacher).fit(y, fh=FH)
     first = student(teacher, memory=cache).fit(y, fh=FH)
-    entries = sorted(p.name for p in Path(cache).rglob("output.pkl"))
-    assert len(entries) == 1
+    entries = _entries(cache)
+    assert len(entries["_fit_clone"]) == 1
     again = student(teacher, memory=cache, verbose=1).fit(y, fh=FH)  # verbose: not in the key
-    assert sorted(p.name for p in Path(cache).rglob("output.pkl")) == entries
+    assert _entries(cache) == entries
     np.testing.assert_array_equal(first.predict(), fresh.predict())
     np.testing.assert_array_equal(again.predict(), fresh.predict())
+
+
+def _entries(cache) -> dict[str, list[str]]:
+    """The folder's entries by cached function: "_fit_clone" (fitted teachers) and
+    "_compute" (the teacher's outputs over the windows and its validation loss)."""
+    out: dict[str, list[str]] = {"_fit_clone": [], "_compute": []}
+    for p in Path(cache).rglob("output.pkl"):
+        out[p.parent.parent.name].append(p.parent.name)
+    return {k: sorted(v) for k, v in out.items()}
+
+
+def test_the_teachers_outputs_are_computed_once_per_teacher_and_windows(y, tmp_path, capsys):
+    teacher = MLPForecaster(window_length=L, hidden_size=8, moving_avg=5, max_epochs=1, verbose=0)
+    cache = str(tmp_path / "cache")
+    kw = dict(validation_size=0.2, alpha=2.0, beta=0.5)
+    first = student(teacher, memory=cache, **kw).fit(y, fh=FH)
+    # One fitted teacher, its outputs over the training windows and its validation loss.
+    assert {k: len(v) for k, v in _entries(cache).items()} == {"_fit_clone": 1, "_compute": 2}
+    capsys.readouterr()
+    again = student(teacher, memory=cache, verbose=2, **{**kw, "alpha": 0.5}).fit(y, fh=FH)
+    assert "teacher outputs: loaded from memory" in capsys.readouterr().out
+    assert {k: len(v) for k, v in _entries(cache).items()} == {"_fit_clone": 1, "_compute": 2}
+    assert again.teacher_valid_loss_ == first.teacher_valid_loss_
+    # The student trained on the loaded outputs is the one a fit without memory gives.
+    plain = student(teacher, **{**kw, "alpha": 0.5}).fit(y, fh=FH)
+    np.testing.assert_array_equal(again.predict(), plain.predict())
+    assert again.teacher_valid_loss_ == plain.teacher_valid_loss_
+
+    # Other windows (another look-back): both passes again, the teacher's fit reused.
+    student(teacher, memory=cache, **{**kw, "window_length": L + 4}).fit(y, fh=FH)
+    assert {k: len(v) for k, v in _entries(cache).items()} == {"_fit_clone": 1, "_compute": 4}
+    # An already fitted teacher is keyed by its weights: one more pass for other weights.
+    fitted = teacher.clone().set_params(random_state=7).fit(y, fh=FH)
+    for _ in range(2):
+        student(fitted, memory=cache, **kw).fit(y, fh=FH)
+    assert {k: len(v) for k, v in _entries(cache).items()} == {"_fit_clone": 1, "_compute": 6}
+
+
+def test_a_cache_on_disk_is_not_remembered(y, tmp_path):
+    teacher = MLPForecaster(window_length=L, hidden_size=8, moving_avg=5, max_epochs=1, verbose=0)
+    cache = str(tmp_path / "cache")
+    # Above the RAM budget the outputs live in one fit's files: loading them whole from the
+    # memory folder would break the budget, so they are recomputed.
+    student(teacher, memory=cache, teacher_cache="disk").fit(y, fh=FH)
+    assert {k: len(v) for k, v in _entries(cache).items()} == {"_fit_clone": 1, "_compute": 0}
+
+
+def test_the_outputs_key_is_content_not_identity():
+    import copy
+    import pickle
+
+    import joblib
+    import torch
+
+    from skdistill.nn.forecasting import ITransformer
+    from skdistill.training.teacher_memory import module_key
+
+    torch.manual_seed(0)
+    module = ITransformer(L, H, 3)
+    key = joblib.hash(module_key(module))
+    # Copies and round trips (another process unpickles the same way) keep the key.
+    assert joblib.hash(module_key(copy.deepcopy(module))) == key
+    assert joblib.hash(module_key(pickle.loads(pickle.dumps(module)))) == key
+    assert joblib.hash(module_key(module.eval())) == key  # the mode is not a setting
+    with torch.no_grad():
+        next(module.parameters()).view(-1)[0] += 1e-3  # one weight
+    assert joblib.hash(module_key(module)) != key
 
 
 def test_other_data_or_teacher_parameters_miss(y, tmp_path):

@@ -152,7 +152,10 @@ class DistilledMLPForecaster(MLPForecaster):
         too) is cached like any other: the first fit is reused, as a pipeline would; fix a
         seed to make that reuse exact. Entries are never invalidated otherwise: clear the
         folder (``memory.clear()``) after changing code outside the package. Already fitted
-        teachers are used as they are. See the user guide, "Choosing the loss weights".
+        teachers are used as they are. The teacher's outputs over the training windows (when
+        cached in RAM) and its validation loss are remembered too, keyed by the fitted
+        teacher's weights and the windows' values, so the candidates of one fold run the
+        teacher over their windows once. See the user guide, "Choosing the loss weights".
     student : {"dmlp", "tsmixer", "lightts"}, default="dmlp"
         The light architecture distilled into: the DMLP (uses ``moving_avg`` and ``norm``),
         TSMixer (``hidden_size`` is its channel-mixing width; RevIN unless ``norm="none"``) or
@@ -370,6 +373,7 @@ class DistilledMLPForecaster(MLPForecaster):
             cache=self.teacher_cache,
             cache_dir=self.teacher_cache_dir,
             cache_dtype=self.teacher_cache_dtype,
+            memory=check_teacher_memory(self.memory),
             **self._projection(),
         )
         return teachers, self._loss_params(self.alpha, beta, H, n_valid)

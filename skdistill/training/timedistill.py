@@ -18,6 +18,7 @@ import warnings
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -54,6 +55,15 @@ from skdistill.training.teacher_cache import (
     cache_place,
     open_outputs,
     outputs_nbytes,
+)
+from skdistill.training.teacher_memory import (
+    dataset_key,
+    from_arrays,
+    is_remembering,
+    module_key,
+    remembered,
+    tensor_key,
+    to_arrays,
 )
 from skdistill.training.windows import TailSplit
 
@@ -93,6 +103,11 @@ class Teachers:
     kept_variance : list of (float or None)
         Filled by :func:`fit_timedistill` (which also swaps projected modules in): per module,
         the fraction of its feature's variance the projection kept, None where not projected.
+    memory : joblib.Memory, optional
+        Where the modules' outputs over the windows (a RAM cache) and their validation loss
+        are remembered across fits, keyed by content
+        (:mod:`~skdistill.training.teacher_memory`); None, or a Memory without a folder,
+        computes them in every fit.
     """
 
     modules: list[nn.Module] = field(default_factory=list)
@@ -104,6 +119,7 @@ class Teachers:
     cache_dtype: str = "float32"
     feature_dim: int | None = None
     kept_variance: list = field(default_factory=list)
+    memory: Any = None
 
     def __post_init__(self) -> None:
         check_choice(self.cache, "teacher_cache", CACHE_MODES)
@@ -222,6 +238,7 @@ def _teacher_side(
     store: CacheStore,
     verbose: int,
     device: str,
+    precision: str = "32",
 ) -> tuple[TeacherOutputs | None, FrozenTeacher | None, str]:
     """``(cached outputs for the training windows, None, place)``, the cache allocated in
     ``store`` (place ``"memory"`` or ``"disk"``), or ``(None, per-batch teacher, "off")``."""
@@ -263,17 +280,41 @@ def _teacher_side(
         return None, FrozenTeacher(adapter), "off"
     store.place = place
 
-    def compute() -> TeacherOutputs | MappedOutputs:
-        out = compute_teacher_outputs(
+    add_pred = None if given is None else given.pred
+
+    def run() -> TeacherOutputs:
+        return compute_teacher_outputs(
             adapter,
             data,
             with_features=with_features,
             n_windows=n_train,
             device=device,
             allocate=store.allocate,
-            add_pred=None if given is None else given.pred,
+            add_pred=add_pred,
             verbose=verbose,
         )
+
+    def compute() -> TeacherOutputs | MappedOutputs:
+        if place == "memory" and is_remembering(teachers.memory):
+            # Every candidate of a grid search's fold runs the same teacher over the same
+            # windows: the pass is made once and loaded afterwards (a RAM cache only).
+            key = (
+                "teacher outputs",
+                module_key(adapter),
+                dataset_key(data),
+                n_train,
+                with_features,
+                tensor_key(add_pred),
+                teachers.cache_dtype,
+                torch.device(device).type,
+                precision,
+            )
+            stored, loaded = remembered(teachers.memory, key, lambda: to_arrays(run()))
+            out = from_arrays(stored)
+            if loaded:
+                say("teacher outputs: loaded from memory (same teacher, same windows).")
+        else:
+            out = run()
         if extra is not None:
             out = TeacherOutputs(out.pred, out.features + _stored(extra, store).features)
         return store.shareable(out)
@@ -380,7 +421,14 @@ def fit_timedistill(
                 # The teachers' outputs for this fit run at the fit's precision.
                 with autocast(settings.precision, settings.device):
                     cache, per_batch, place = _teacher_side(
-                        teachers, data, n_train, feat_on, store, settings.verbose, settings.device
+                        teachers,
+                        data,
+                        n_train,
+                        feat_on,
+                        store,
+                        settings.verbose,
+                        settings.device,
+                        settings.precision,
                     )
             data.with_teacher(cache)
             del cache  # the dataset holds the only reference: dropped (files closed) below
@@ -542,10 +590,26 @@ def _teacher_valid_loss(teachers: Teachers | None, data, n_train: int, settings)
     teacher's forecasts were given for the training windows only (sktime teachers)."""
     if teachers is None or not teachers.modules or teachers.given is not None:
         return None
+    if len(data) <= n_train:
+        return None  # no validation window
     modules = teachers.modules
     adapter = modules[0] if len(modules) == 1 else EnsembleAdapter(modules, teachers.weights)
-    with autocast(settings.precision, settings.device):
-        return validation_mse(adapter, data, n_train, settings.device)
+
+    def compute() -> float | None:
+        with autocast(settings.precision, settings.device):
+            return validation_mse(adapter, data, n_train, settings.device)
+
+    if not is_remembering(teachers.memory):
+        return compute()
+    key = (
+        "teacher validation loss",
+        module_key(adapter),
+        dataset_key(data),
+        n_train,
+        torch.device(settings.device).type,
+        settings.precision,
+    )
+    return remembered(teachers.memory, key, compute)[0]
 
 
 def pretrained_net(
