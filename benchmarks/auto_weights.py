@@ -1,8 +1,10 @@
 """alpha="auto" against fixed weights and the student alone, with a stale or a strong teacher.
 
-The stale teacher (default) is an ``MLPForecaster`` (L = 336) fitted on the first 1,500 rows
-of the series only: stale for the rest, worse than a student trained on all the training
-rows. The strong one (``--teacher itransformer``) is an unfitted ``ITransformerForecaster``
+The stale teacher (default, issue 23's) is an ``MLPForecaster`` (L = 336) fitted on the first
+1,500 rows of the series only, without a validation split (100 epochs, no early stopping):
+stale for the rest and overfitted to its rows (ETTh1 test MSE 0.83 against the MLP alone's
+0.40). ``--teacher stale-es`` is the same teacher early-stopped on the last 20 % of its rows
+(ETTh1 test MSE 0.54): stale too, but still of some use. The strong one (``--teacher itransformer``) is an unfitted ``ITransformerForecaster``
 that each distilled fit fits on its data, so that its fit is part of the cost. On each
 dataset (the protocol's split: fit on train + validation rows, test MSE on the test
 windows, standardised by the training rows): the MLP alone, the distilled MLP with fixed
@@ -13,6 +15,7 @@ record.
 Run from the repository root::
 
     python benchmarks/auto_weights.py                         # ETTh1, ETTh2, ETTm1
+    python benchmarks/auto_weights.py --teacher stale-es --output benchmarks/results/auto_weights_stale_es.json
     python benchmarks/auto_weights.py --datasets ETTh1 --max-epochs 3   # smoke run
     python benchmarks/auto_weights.py --datasets ETTh1 --teacher itransformer   # strong teacher
 
@@ -37,9 +40,10 @@ def main() -> None:
     parser.add_argument("--max-epochs", type=int, default=100)
     parser.add_argument(
         "--teacher",
-        choices=("stale", "itransformer"),
+        choices=("stale", "stale-es", "itransformer"),
         default="stale",
-        help="stale: an MLP fitted on the first 1,500 rows; itransformer: an unfitted "
+        help="stale: an MLP fitted on the first 1,500 rows without validation (100 epochs); "
+        "stale-es: the same, early-stopped on 20%% of its rows; itransformer: an unfitted "
         "ITransformerForecaster fitted inside every distilled fit (a strong teacher)",
     )
     parser.add_argument("--threads", type=int, default=1)
@@ -73,9 +77,15 @@ def main() -> None:
             verbose=0,
             max_epochs=args.max_epochs,
         )
-        if args.teacher == "stale":
-            teacher = MLPForecaster(**{**common, "validation_size": 0.2})
+        values = y.to_numpy(dtype=np.float64)
+        mean, scale = values[train].mean(axis=0), values[train].std(axis=0)
+        rec = {"dataset": name, "teacher": args.teacher}
+        if args.teacher.startswith("stale"):
+            split = 0.2 if args.teacher == "stale-es" else None
+            teacher = MLPForecaster(**{**common, "validation_size": split})
             teacher.fit(y.iloc[:1500].copy(), fh=fh)
+            rec["teacher_test_mse"] = evaluate_windows(teacher, values, test, mean, scale, H)["mse"]
+            print(f"{name} stale teacher test MSE {rec['teacher_test_mse']:.4f}", flush=True)
         else:
             teacher = ITransformerForecaster(window_length=L, random_state=0, verbose=0)
         models = {
@@ -84,9 +94,6 @@ def main() -> None:
             # The defaults: alpha = beta = "auto".
             "auto": DistilledMLPForecaster(teacher=teacher, **common),
         }
-        rec = {"dataset": name}
-        values = y.to_numpy(dtype=np.float64)
-        mean, scale = values[train].mean(axis=0), values[train].std(axis=0)
         for label, model in models.items():
             t0 = time.perf_counter()
             with warnings.catch_warnings(record=True) as caught:
@@ -99,6 +106,8 @@ def main() -> None:
                 "fit_s": seconds,
                 "epochs": len(model.history_),
                 "weights": [getattr(model, "alpha_", None), getattr(model, "beta_", None)],
+                "valid_loss": model.valid_loss_,
+                "teacher_valid_loss": getattr(model, "teacher_valid_loss_", None),
                 "weak_teacher_warning": any(
                     issubclass(w.category, WeakTeacherWarning) for w in caught
                 ),

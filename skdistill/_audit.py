@@ -19,21 +19,32 @@ AUTO_WEIGHTS = (0.0, 0.1, 0.5, 1.0, 2.0)
 
 
 def warn_dropped_teacher(
-    weights: dict, teacher_loss: float | None, student_loss: float | None, stacklevel: int = 5
+    weights: dict,
+    teacher_loss: float | None,
+    student_loss: float | None,
+    stacklevel: int = 5,
+    margin: float | None = None,
 ) -> None:
     """Warn (:class:`~skdistill.exceptions.WeakTeacherWarning`) that the search chose
-    ``weights`` (all 0), with the teacher's and the student's held-out losses when known."""
+    ``weights`` (all 0), with the teacher's and the student's held-out losses when known;
+    ``margin``: the teacher was dropped for being over that many times worse."""
     chosen = ", ".join(f"{name}={value:g}" for name, value in weights.items())
     numbers = (
         ""
         if teacher_loss is None or student_loss is None
         else f" (validation loss: teacher {teacher_loss:.4g}, student {student_loss:.4g})"
     )
+    why = (
+        "did not help the student on the held-out data"
+        if margin is None
+        else f"is over {margin:g}x worse than the student alone on the held-out data, where "
+        "its apparent help does not carry over to new data (a stale or overfitted teacher)"
+    )
     warnings.warn(
-        f"the search over the loss weights chose {chosen}: distilling this teacher{numbers} "
-        "did not help the student on the held-out data, so it was trained without the "
-        "teacher's signal. See weight_search_ for every candidate's validation loss; a better "
-        "teacher (more epochs, more data) may help.",
+        f"the search over the loss weights chose {chosen}: this teacher{numbers} {why}, so "
+        "the student was trained without the teacher's signal. See weight_search_ for every "
+        "candidate's validation loss; a better teacher (more epochs, more data) may help, "
+        "or pass the weights as numbers to distil it anyway.",
         WeakTeacherWarning,
         stacklevel=stacklevel + 1,
     )

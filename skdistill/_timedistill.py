@@ -87,6 +87,8 @@ class TimeDistillParamsMixin:
                 out["candidates"] = [(w, float(beta)) for w in grid]
             else:
                 out["candidates"] = [(float(alpha), w) for w in grid]
+            # A teacher this much worse than the student alone on validation is dropped.
+            out["teacher_margin"] = WEAK_TEACHER_MARGIN
             alpha, beta = 0.0, 0.0  # replaced by the chosen pair
         return {
             **out,
@@ -123,13 +125,21 @@ def audit_teacher(
     teacher_loss, student_loss, alpha: float, beta: float, searched: bool = False
 ) -> None:
     """:class:`~skdistill.exceptions.WeakTeacherWarning` when a weight search chose no
-    distillation (alpha = beta = 0), or when fixed weights (alpha or beta > 0) distil a
-    teacher that forecasts the validation windows more than :data:`WEAK_TEACHER_MARGIN`
-    times worse than the student it was distilled into. A search that kept a teacher,
-    weaker or not, does not warn."""
+    distillation (alpha = beta = 0: the teacher did not help on validation, or it was over
+    :data:`WEAK_TEACHER_MARGIN` times worse than the student alone there and so was not
+    tried further), or when fixed weights (alpha or beta > 0) distil a teacher that
+    forecasts the validation windows more than :data:`WEAK_TEACHER_MARGIN` times worse
+    than the student it was distilled into. A search that kept a teacher, within the margin,
+    does not warn."""
     if searched:
         if alpha == 0 and beta == 0:
-            warn_dropped_teacher({"alpha": alpha, "beta": beta}, teacher_loss, student_loss)
+            margin = None
+            if teacher_loss is not None and student_loss is not None:
+                if teacher_loss > WEAK_TEACHER_MARGIN * student_loss:
+                    margin = WEAK_TEACHER_MARGIN
+            warn_dropped_teacher(
+                {"alpha": alpha, "beta": beta}, teacher_loss, student_loss, margin=margin
+            )
         return
     if teacher_loss is None or student_loss is None or not (alpha > 0 or beta > 0):
         return

@@ -31,7 +31,10 @@ class WeakTeacherWarning(UserWarning):
     (``alpha > 0`` or ``beta > 0``) and the teacher's validation loss
     (``teacher_valid_loss_``) exceeds 1.25 times the student's (``valid_loss_``; within that
     margin a student that ends a little better than its teacher, as distilled students
-    often do, is not reported), and when ``alpha="auto"`` chose 0. Pulling the student
+    often do, is not reported), and when ``alpha="auto"`` chose 0: the teacher did not
+    help on validation, or it was over 1.25 times worse than the student alone there and
+    was dropped (a search that kept a teacher within that margin does not warn, even one
+    weaker than the student). Pulling the student
     towards such a teacher can leave it worse than training it alone; the message gives both
     numbers and the remedies: train without a teacher (``alpha = beta = 0``, or
     ``MLPForecaster``), or search the weights, 0 included, with ``ForecastingGridSearchCV``

@@ -107,6 +107,9 @@ def test_auto_weights_choose_on_validation_and_the_winner_goes_on(y):
     fixed = distilled(teacher, alpha=auto.alpha_, beta=auto.beta_, max_epochs=1).fit(y, fh=FH)
     assert fixed.history_[0, "valid_loss"] == pytest.approx(auto.history_[0, "valid_loss"])
     assert fixed.weight_search_ is None
+    # ... and the winner's whole training is that fit's: same shuffles, same forecasts.
+    whole = distilled(teacher, alpha=auto.alpha_, beta=auto.beta_, max_epochs=5, patience=None)
+    np.testing.assert_array_equal(whole.fit(y, fh=FH).predict(), auto.predict())
     # Deterministic under random_state, search included.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WeakTeacherWarning)
@@ -124,6 +127,23 @@ def test_auto_weights_drop_a_useless_teacher_and_say_so(y):
     # Trained alone: the supervised term only, no feature regressor left in the objective.
     assert "train_pred_scale" not in auto.history_[-1]
     assert not list(auto.net_.criterion_.parameters())
+
+
+def test_auto_weights_drop_a_teacher_far_worse_than_the_student_alone(y):
+    # A stale teacher can lower the validation loss a little and still hurt on new data
+    # (issue 23's ETTh1 case): beyond the margin it is dropped once the student alone has
+    # trained, without training the best distilled candidate on.
+    weak = MLPForecaster(**COMMON, max_epochs=1, lr=1e-7, verbose=0).fit(y, fh=FH)
+    with pytest.warns(WeakTeacherWarning, match="over 1.25x worse than the student alone"):
+        auto = distilled(weak, alpha="auto", beta="auto").fit(y, fh=FH)
+    assert auto.teacher_valid_loss_ > 1.25 * auto.valid_loss_
+    assert [r["epochs"] for r in auto.weight_search_[1:]] == [1, 1, 1, 1]
+    assert auto.weight_search_[0]["epochs"] == 3  # the student alone, trained to the end
+    assert (auto.alpha_, auto.beta_) == (0.0, 0.0)
+    assert auto.valid_loss_ == auto.weight_search_[0]["valid_loss"]
+    # The student the search fell back on is the MLP trained alone, draw for draw.
+    alone = MLPForecaster(**COMMON, max_epochs=3, verbose=0).fit(y, fh=FH)
+    np.testing.assert_array_equal(auto.predict(), alone.predict())
 
 
 def test_one_auto_weight_searches_that_level_only(y):

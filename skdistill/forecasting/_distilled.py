@@ -76,14 +76,18 @@ class DistilledMLPForecaster(MLPForecaster):
         The student, as in :class:`MLPForecaster`.
     alpha : float or "auto", default="auto"
         Weight of prediction-level distillation. "auto": chosen on the validation windows
-        among 0, 0.1, 0.5, 1 and 2 (the paper's grid and 0: no teacher), by successive
-        halving: each candidate trains 1 epoch from the initial weights a fit with it fixed
-        would draw, the best two 1 more, and the better of those goes on as the fit itself
-        (its search epochs count in ``max_epochs``). The teacher's outputs are computed once
-        for all candidates; the search adds about 5 epochs to a fit. With both "auto" the
-        candidates are ``alpha = beta = w``; with one, the other stays as given. Needs
-        ``validation_size``; on data too short for a validation window, "auto" is 1 (with a
-        warning). A number fixes the weight (the paper's default: 1).
+        among 0, 0.1, 0.5, 1 and 2 (the paper's grid and 0: no teacher). Each candidate
+        trains 1 epoch from the initial weights a fit with it fixed would draw; then the
+        student alone (0) and the best other candidate train on to the end as a fit would
+        (early stopping; the search's epochs count in ``max_epochs``; each candidate on its
+        own random stream, so the winner is exactly the fit with its weights fixed), and the
+        lower kept validation MSE wins (a tie keeps 0). A teacher whose validation MSE is over 1.25x
+        the student alone's is dropped once the student alone has trained (its apparent help
+        on validation did not carry over to new data in our runs). The teacher's outputs are
+        computed once for all candidates. With both "auto" the candidates are
+        ``alpha = beta = w``; with one, the other stays as given. Needs ``validation_size``;
+        on data too short for a validation window, "auto" is 1 (with a warning). A number
+        fixes the weight (the paper's default: 1).
     beta : float or "auto", default="auto"
         Weight of feature-level distillation; "auto" as for ``alpha``.
     temperature : float, default=0.5
@@ -195,7 +199,8 @@ class DistilledMLPForecaster(MLPForecaster):
         The teacher's (weighted teachers') MSE on the same validation windows and scale; None
         without validation windows, without distillation (``alpha = beta = 0``) or with
         sktime teachers. Above 1.25 x ``valid_loss_`` under fixed weights, the fit issues a
-        :class:`~skdistill.exceptions.WeakTeacherWarning`.
+        :class:`~skdistill.exceptions.WeakTeacherWarning`; under "auto" such a teacher is
+        dropped, with the same warning.
 
     Examples
     --------

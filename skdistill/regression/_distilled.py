@@ -158,7 +158,8 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
     teacher_valid_loss_ : float or None
         The MSE of ``teacher_predictions`` on the same validation windows and scale; None
         without them or without validation windows. A teacher over 1.25x the student's
-        ``valid_loss_`` under fixed weights, or a search that chose 0, gives a
+        ``valid_loss_`` under fixed weights, or a search that chose 0 (under "auto" a
+        teacher over 1.25x the student alone's is dropped), gives a
         :class:`~skdistill.exceptions.WeakTeacherWarning`.
     moving_avg_ : int
         The moving-average kernel used.
@@ -393,6 +394,11 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
         )
         hidden, kernel = int(self.hidden_size), self.moving_avg_
         loss = self._loss_params(alpha_, beta_, H, n_val)
+        teacher_valid = None
+        if given.pred is not None and n_val:
+            # The teacher's forecasts of the validation windows, on the student's valid_loss scale.
+            tail = slice(n - n_val, n)
+            teacher_valid = float(np.mean((z(tp[tail]) - z(Y3[tail])) ** 2))
         self.net_, self.teacher_cache_ = fit_timedistill(
             lambda: DMLP(L, H, C, hidden_size=hidden, moving_avg=kernel, norm=self.norm),
             ArrayWindowDataset(z(X3), z(Y3)),
@@ -401,13 +407,10 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
             settings,
             teachers,
             name=type(self).__name__,
+            teacher_valid_loss=teacher_valid,
         )
         self.history_ = self.net_.history
-        teacher_valid = None
-        if given.pred is not None and n_val:
-            # The teacher's forecasts of the validation windows, on the student's valid_loss scale.
-            tail = slice(n - n_val, n)
-            teacher_valid = float(np.mean((z(tp[tail]) - z(Y3[tail])) ** 2))
+        teacher_valid = getattr(self.net_, "teacher_valid_loss_", teacher_valid)
         self._record_fit(self.net_, (loss["alpha"], loss["beta"]), teacher_valid)
         return self
 
