@@ -109,15 +109,9 @@ def main(argv=None) -> dict:
     from skdistill.forecasting import DistilledMLPForecaster, MLPForecaster
 
     y, n_val, contexts, targets, scale = _data()
+    common = {"window_length": L, "validation_size": n_val, "patience": None, "verbose": 0}
     # The paper's fixed weights: what is timed is the distillation step, not a weight search.
-    common = {
-        "window_length": L,
-        "validation_size": n_val,
-        "patience": None,
-        "verbose": 0,
-        "alpha": 1.0,
-        "beta": 1.0,
-    }
+    weights = {"alpha": 1.0, "beta": 1.0}
     TEACHERS.mkdir(parents=True, exist_ok=True)
     teacher, teacher_s = load_or_fit_forecaster(
         TEACHERS / "mlp_L336_H96",
@@ -132,7 +126,12 @@ def main(argv=None) -> dict:
     for r in range(args.repeats):
         for precision in PRECISIONS if r % 2 == 0 else PRECISIONS[::-1]:
             student = DistilledMLPForecaster(
-                teacher, **common, max_epochs=args.epochs, random_state=r, precision=precision
+                teacher,
+                **common,
+                **weights,
+                max_epochs=args.epochs,
+                random_state=r,
+                precision=precision,
             )
             t0 = time.perf_counter()
             student.fit(y, fh=range(1, H + 1))
