@@ -118,11 +118,17 @@ class TimeDistillParamsMixin:
             self.alpha_,
             self.beta_,
             searched=self.weight_search_ is not None,
+            dropped=getattr(net, "teacher_dropped_", False),
         )
 
 
 def audit_teacher(
-    teacher_loss, student_loss, alpha: float, beta: float, searched: bool = False
+    teacher_loss,
+    student_loss,
+    alpha: float,
+    beta: float,
+    searched: bool = False,
+    dropped: bool = False,
 ) -> None:
     """:class:`~skdistill.exceptions.WeakTeacherWarning` when a weight search chose no
     distillation (alpha = beta = 0: the teacher did not help on validation, or it was over
@@ -130,13 +136,10 @@ def audit_teacher(
     tried further), or when fixed weights (alpha or beta > 0) distil a teacher that
     forecasts the validation windows more than :data:`WEAK_TEACHER_MARGIN` times worse
     than the student it was distilled into. A search that kept a teacher, within the margin,
-    does not warn."""
+    does not warn. ``dropped``: the search dropped the teacher for the margin."""
     if searched:
         if alpha == 0 and beta == 0:
-            margin = None
-            if teacher_loss is not None and student_loss is not None:
-                if teacher_loss > WEAK_TEACHER_MARGIN * student_loss:
-                    margin = WEAK_TEACHER_MARGIN
+            margin = WEAK_TEACHER_MARGIN if dropped else None
             warn_dropped_teacher(
                 {"alpha": alpha, "beta": beta}, teacher_loss, student_loss, margin=margin
             )

@@ -410,7 +410,6 @@ class DistilledMLPRegressor(TimeDistillParamsMixin, RegressorMixin, BaseEstimato
             teacher_valid_loss=teacher_valid,
         )
         self.history_ = self.net_.history
-        teacher_valid = getattr(self.net_, "teacher_valid_loss_", teacher_valid)
         self._record_fit(self.net_, (loss["alpha"], loss["beta"]), teacher_valid)
         return self
 

@@ -4,7 +4,7 @@ Under a grid search over the loss weights, every candidate of a fold distils fro
 fitted teacher (``memory`` caches the fit itself, see :mod:`skdistill._memory`) over the same
 training windows, so the teacher's pass over those windows, and over the validation windows
 for its validation score, gives the same numbers every time. With a ``joblib.Memory`` that has
-a folder, :func:`remembered` computes them once and loads them afterwards, in any process that
+a folder, :func:`remembered_pass` computes them once and loads them afterwards, in any process that
 shares the folder.
 
 The key is content, never identity (pickles of torch modules differ between processes and
@@ -33,7 +33,7 @@ __all__ = [
     "from_arrays",
     "is_remembering",
     "module_key",
-    "remembered",
+    "remembered_pass",
     "tensor_key",
     "to_arrays",
 ]
@@ -100,20 +100,42 @@ def is_remembering(memory) -> bool:
     return memory is not None and getattr(memory, "location", None) is not None
 
 
-def remembered(memory, key: tuple, compute: Callable[[], Any]) -> tuple[Any, bool]:
-    """``(compute(), loaded)``: through ``memory`` under ``key`` (plus the versions) when it
-    has a folder, ``loaded`` telling whether the value came from it; computed every time
-    otherwise. The value must pickle (numpy arrays, floats)."""
+def remembered_pass(
+    memory,
+    what: str,
+    module: nn.Module,
+    data,
+    n_train: int,
+    device: str,
+    precision: str,
+    compute: Callable[[], Any],
+    extra: tuple = (),
+) -> tuple[Any, bool]:
+    """``(compute(), loaded)`` for a pass of ``module`` over ``data`` (``what`` names it):
+    through ``memory`` when it has a folder, keyed by the module's and the windows' content,
+    ``n_train``, the device type, ``precision``, ``extra`` and the versions, ``loaded``
+    telling whether the value came from the folder; computed every time otherwise (no key is
+    built). The value must pickle (numpy arrays, floats)."""
     if not is_remembering(memory):
         return compute(), False
+    key = (
+        what,
+        module_key(module),
+        dataset_key(data),
+        int(n_train),
+        torch.device(device).type,
+        precision,
+        extra,
+        _versions(),
+    )
     cached = memory.cache(_compute, ignore=["compute"])
-    key = (key, _versions())
     loaded = bool(cached.check_call_in_cache(key, compute))
     return cached(key, compute), loaded
 
 
 def to_arrays(outputs: TeacherOutputs) -> dict:
-    """``outputs`` as numpy arrays with their dtypes' names (what :func:`remembered` stores)."""
+    """``outputs`` as numpy arrays with their dtypes' names (what :func:`remembered_pass`
+    stores)."""
     pack = [] if outputs.pred is None else [outputs.pred]
     pack += list(outputs.features)
     return {

@@ -57,11 +57,9 @@ from skdistill.training.teacher_cache import (
     outputs_nbytes,
 )
 from skdistill.training.teacher_memory import (
-    dataset_key,
     from_arrays,
     is_remembering,
-    module_key,
-    remembered,
+    remembered_pass,
     tensor_key,
     to_arrays,
 )
@@ -298,18 +296,17 @@ def _teacher_side(
         if place == "memory" and is_remembering(teachers.memory):
             # Every candidate of a grid search's fold runs the same teacher over the same
             # windows: the pass is made once and loaded afterwards (a RAM cache only).
-            key = (
+            stored, loaded = remembered_pass(
+                teachers.memory,
                 "teacher outputs",
-                module_key(adapter),
-                dataset_key(data),
+                adapter,
+                data,
                 n_train,
-                with_features,
-                tensor_key(add_pred),
-                teachers.cache_dtype,
-                torch.device(device).type,
+                device,
                 precision,
+                lambda: to_arrays(run()),
+                extra=(with_features, tensor_key(add_pred), teachers.cache_dtype),
             )
-            stored, loaded = remembered(teachers.memory, key, lambda: to_arrays(run()))
             out = from_arrays(stored)
             if loaded:
                 say("teacher outputs: loaded from memory (same teacher, same windows).")
@@ -365,7 +362,8 @@ def fit_timedistill(
         (:func:`search_weights`; the weights in ``loss`` are then ignored). The search's
         record is left in ``net.weight_search_`` and the chosen pair in ``net.weights_``;
         with ``"teacher_margin"`` (a float) too, a teacher whose validation loss exceeds that
-        many times the student-alone candidate's is dropped (see :func:`search_weights`).
+        many times the student-alone candidate's is dropped (see :func:`search_weights`),
+        which ``net.teacher_dropped_`` tells.
     settings : TrainSettings
     teachers : Teachers, optional
         None, or no module and nothing given, trains the student alone.
@@ -468,6 +466,7 @@ def fit_timedistill(
     net.module_.eval()
     if search is not None:
         net.weight_search_, net.weights_ = search["scores"], search["chosen"]
+        net.teacher_dropped_ = search["dropped"]
     if distills:
         net.teacher_valid_loss_ = teacher_valid_loss
     return net, place
@@ -542,17 +541,21 @@ def search_weights(
     others = sorted(
         range(1, len(candidates)), key=lambda i: (_kept_valid(nets[i], i in diverged), i)
     )
-    finalists = [0] + others[:1]
-    dropped = False
-    for i in finalists:
+
+    def train_on(i: int) -> None:
         if i not in diverged:
             _continue_settings(nets[i], settings, name, candidates[i])
             run(i, nets[i].partial_fit)
-        if i == 0 and margin is not None and teacher_valid_loss is not None:
-            dropped = teacher_valid_loss > margin * _kept_valid(nets[0], 0 in diverged)
-            if dropped:
-                finalists = [0]
-                break
+
+    train_on(0)
+    dropped = (
+        margin is not None
+        and teacher_valid_loss is not None
+        and teacher_valid_loss > margin * _kept_valid(nets[0], 0 in diverged)
+    )
+    finalists = [0] if dropped else [0] + others[:1]
+    for i in finalists[1:]:
+        train_on(i)
     kept = {i: _kept_valid(nets[i], i in diverged) for i in finalists}
     chosen = min(finalists, key=lambda i: (kept[i], i))
     scores = []
@@ -670,17 +673,17 @@ def _teacher_valid_loss(teachers: Teachers | None, data, n_train: int, settings)
         with autocast(settings.precision, settings.device):
             return validation_mse(adapter, data, n_train, settings.device)
 
-    if not is_remembering(teachers.memory):
-        return compute()
-    key = (
+    value, _ = remembered_pass(
+        teachers.memory,
         "teacher validation loss",
-        module_key(adapter),
-        dataset_key(data),
+        adapter,
+        data,
         n_train,
-        torch.device(settings.device).type,
+        settings.device,
         settings.precision,
+        compute,
     )
-    return remembered(teachers.memory, key, compute)[0]
+    return value
 
 
 def pretrained_net(
