@@ -92,11 +92,25 @@ def test_auto_weights_choose_on_validation_and_the_winner_goes_on(y):
         ).fit(y, fh=FH)
     search = auto.weight_search_
     assert [(r["alpha"], r["beta"]) for r in search] == [(w, w) for w in (0, 0.1, 0.5, 1, 2)]
-    # Every candidate 1 epoch; the baseline (0, 0) and the best other train to the end.
-    assert sorted(r["epochs"] for r in search) == [1, 1, 1, 5, 5]
+    # Successive halving: every candidate 1 epoch; the baseline (0, 0) to the end; the two
+    # best others after 1 epoch to 3 (RUNG_EPOCHS); the better of those two to the end.
+    assert sorted(r["epochs"] for r in search) == [1, 1, 3, 5, 5]
     assert search[0]["epochs"] == 5
-    finalists = [r for r in search if r["epochs"] == 5]
-    assert len(finalists) == 2 and finalists[0] is search[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTeacherWarning)
+
+        def fixed_valid(r, epochs):
+            weights = dict(alpha=r["alpha"], beta=r["beta"])
+            fit = distilled(teacher, **weights, max_epochs=epochs, patience=None)
+            return fit.fit(y, fh=FH).valid_loss_
+
+        after_one = {i: fixed_valid(r, 1) for i, r in enumerate(search) if i}
+        racers = sorted(after_one, key=after_one.get)[:2]
+        assert sorted(i for i, r in enumerate(search) if r["epochs"] >= 3 and i) == sorted(racers)
+        after_three = {i: fixed_valid(search[i], 3) for i in racers}
+    leader = min(racers, key=after_three.get)
+    assert search[leader]["epochs"] == 5
+    finalists = [search[0], search[leader]]
     best = min(finalists, key=lambda r: r["valid_loss"])
     assert (auto.alpha_, auto.beta_) == (best["alpha"], best["beta"])
     # The chosen finalist is the fit: its epochs, its kept validation loss.
@@ -115,6 +129,30 @@ def test_auto_weights_choose_on_validation_and_the_winner_goes_on(y):
         warnings.simplefilter("ignore", WeakTeacherWarning)
         again = clone(auto).fit(y, fh=FH)
     np.testing.assert_array_equal(auto.predict(), again.predict())
+
+
+def test_auto_weights_halving_pause_keeps_early_stopping_exact(y):
+    # With early stopping, the racers pause after RUNG_EPOCHS and the leader resumes: every
+    # distilled candidate that went past its first epoch must end exactly as the fit with
+    # its weights fixed (same epochs, same kept validation loss), the pause included.
+    common = dict(COMMON, random_state=2)
+    teacher = MLPForecaster(**common, max_epochs=10, verbose=0).fit(y, fh=FH)
+    settings = dict(common, n_scales=1, max_epochs=9, patience=2, lr=0.05, verbose=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", WeakTeacherWarning)
+        auto = DistilledMLPForecaster(teacher=teacher, **settings).fit(y, fh=FH)
+        search = auto.weight_search_
+        leader = max(search[1:], key=lambda r: r["epochs"])
+        weights = dict(alpha=leader["alpha"], beta=leader["beta"])
+        fixed = DistilledMLPForecaster(teacher=teacher, **settings, **weights).fit(y, fh=FH)
+    # This case pauses where it matters: the leader's third epoch is not its best so far,
+    # and it trains on past the pause.
+    first = list(fixed.history_[:3, "valid_loss"])
+    assert min(first) < first[2] and leader["epochs"] > 3
+    assert len(fixed.history_) == leader["epochs"]
+    assert fixed.valid_loss_ == leader["valid_loss"]
+    assert (auto.alpha_, auto.beta_) == (leader["alpha"], leader["beta"])
+    np.testing.assert_array_equal(fixed.predict(), auto.predict())
 
 
 def test_auto_weights_drop_a_useless_teacher_and_say_so(y):

@@ -78,10 +78,11 @@ class DistilledMLPForecaster(MLPForecaster):
         Weight of prediction-level distillation. "auto": chosen on the validation windows
         among 0, 0.1, 0.5, 1 and 2 (the paper's grid and 0: no teacher). Each candidate
         trains 1 epoch from the initial weights a fit with it fixed would draw; then the
-        student alone (0) and the best other candidate train on to the end as a fit would
-        (early stopping; the search's epochs count in ``max_epochs``; each candidate on its
-        own random stream, so the winner is exactly the fit with its weights fixed), and the
-        lower kept validation MSE wins (a tie keeps 0). A teacher whose validation MSE is over 1.25x
+        student alone (0) trains on to the end, the two best other candidates to 3 epochs
+        and the better of those to the end (successive halving), each as a fit would (early
+        stopping; the search's epochs count in ``max_epochs``; each candidate on its own
+        random stream, so the winner is exactly the fit with its weights fixed), and the
+        lower kept validation MSE of the two that reached the end wins (a tie keeps 0). A teacher whose validation MSE is over 1.25x
         the student alone's is dropped once the student alone has trained (its apparent help
         on validation did not carry over to new data in our runs). The teacher's outputs are
         computed once for all candidates. With both "auto" the candidates are

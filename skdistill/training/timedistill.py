@@ -66,6 +66,12 @@ from skdistill.training.teacher_memory import (
 from skdistill.training.windows import TailSplit
 
 _MB = 2**20
+# The weight search's successive halving among the distilled candidates: all train 1 epoch,
+# the DISTILLED_FINALISTS best race on to RUNG_EPOCHS, the best of those to the end. One
+# epoch ranks them noisily (ETTh1, L=720: 0.5 led 1 after it, 1 led from the second and
+# ended best); a whole second student trained to the end cost over 2x a fixed fit.
+DISTILLED_FINALISTS = 2
+RUNG_EPOCHS = 3
 
 
 @dataclass
@@ -166,13 +172,29 @@ class ResumedEarlyStopping(EarlyStopping):
     restored at the end are the best of that epoch and those after it.
     """
 
+    def pause(self) -> None:
+        """Make the coming ``partial_fit`` one stretch of a longer training: at its end the
+        best weights are not restored and the state (best epoch, weights, misses) is kept for
+        the next ``partial_fit``, unless this callback stopped the training."""
+        self.pausing_ = True
+
     def on_train_begin(self, net, **kwargs) -> None:
+        if getattr(self, "paused_", False):
+            self.paused_ = False  # the same training goes on
+            return
         super().on_train_begin(net, **kwargs)
         if len(net.history) and self.monitor in net.history[-1]:
             self.dynamic_threshold_ = self._calc_new_threshold(net.history[-1, self.monitor])
             self.best_epoch_ = net.history[-1, "epoch"]
             if self.load_best:
                 self.best_model_weights_ = deepcopy(net.module_.state_dict())
+
+    def on_train_end(self, net, **kwargs) -> None:
+        pausing, self.pausing_ = getattr(self, "pausing_", False), False
+        if pausing and self.misses_ < self.patience:
+            self.paused_ = True
+            return
+        super().on_train_end(net, **kwargs)
 
 
 def training_callbacks(
@@ -491,10 +513,13 @@ def search_weights(
 
     ``candidates[0]`` is the baseline, the searched weight at 0 (the student without that
     teacher signal). Every candidate trains one epoch from the initial weights a fit with its
-    weights fixed would draw; then the baseline and the best of the others by validation loss
-    train on to the end, as a fit would (``max_epochs`` counting that epoch, early stopping;
-    each candidate's random stream saved between its epochs, so that it is exactly that fit),
-    and the one whose kept validation loss is lower is the fit (a tie keeps the baseline).
+    weights fixed would draw; then the baseline trains on to the end, the
+    :data:`DISTILLED_FINALISTS` best of the others by validation loss train on to
+    :data:`RUNG_EPOCHS` epochs, and the best of those to the end (successive halving), as a
+    fit would (``max_epochs`` counting every epoch, early stopping across the pause; each
+    candidate's random stream saved between its epochs, so that it is exactly that fit). Of
+    the baseline and that one, the lower kept validation loss is the fit (a tie keeps the
+    baseline).
     So distillation is kept only where it beats the student without it on validation after
     full training, not after a few epochs, where a teacher's pull often helps early and hurts
     late. All candidates read the same teacher outputs (the cache, or the per-batch
@@ -502,7 +527,7 @@ def search_weights(
 
     With ``margin`` and ``teacher_valid_loss`` given, the baseline trains on first, and a
     teacher whose validation loss exceeds ``margin`` times the baseline's kept one is
-    dropped without training the other finalist: such a teacher (stale, overfitted) can
+    dropped without training the distilled candidates on: such a teacher (stale, overfitted) can
     still lower the validation loss a little, by regularising, but in our runs that gain did
     not carry over to new data (ETTh1, a teacher 1.5x worse: -4 % on validation, +1.4 % on
     test), while the teachers that helped were within the margin.
@@ -514,7 +539,7 @@ def search_weights(
     record : dict
         ``{"chosen": (alpha, beta), "scores": [...], "dropped": bool}``, one score per
         candidate: the weights, the epochs it trained and its validation loss at the weights
-        it kept (the first epoch's for all but the finalists); ``dropped`` tells whether the
+        it kept (so far, for a candidate the halving left behind); ``dropped`` tells whether the
         teacher was dropped for exceeding ``margin``.
     """
     nets, diverged, rng = {}, set(), {}
@@ -542,20 +567,35 @@ def search_weights(
         range(1, len(candidates)), key=lambda i: (_kept_valid(nets[i], i in diverged), i)
     )
 
-    def train_on(i: int) -> None:
-        if i not in diverged:
-            _continue_settings(nets[i], settings, name, candidates[i])
-            run(i, nets[i].partial_fit)
+    continued = set()
 
-    train_on(0)
+    def train_on(i: int, until: int) -> None:
+        # On to epoch `until` of the fit's max_epochs; short of the end, a pause that the
+        # next call resumes exactly (early stopping's state kept, nothing restored).
+        net = nets[i]
+        if i in diverged or net.stopped_early() or len(net.history) >= until:
+            return
+        if i not in continued:
+            _continue_settings(net, settings, name, candidates[i])
+            continued.add(i)
+        net.max_epochs = until - len(net.history)
+        stopping = dict(net.callbacks_).get("early_stopping")
+        if stopping is not None and until < settings.max_epochs:
+            stopping.pause()
+        run(i, net.partial_fit)
+
+    train_on(0, settings.max_epochs)
     dropped = (
         margin is not None
         and teacher_valid_loss is not None
         and teacher_valid_loss > margin * _kept_valid(nets[0], 0 in diverged)
     )
-    finalists = [0] if dropped else [0] + others[:1]
+    racers = [] if dropped else others[:DISTILLED_FINALISTS]
+    for i in racers:
+        train_on(i, min(RUNG_EPOCHS, settings.max_epochs))
+    finalists = [0] + sorted(racers, key=lambda i: (_kept_valid(nets[i], i in diverged), i))[:1]
     for i in finalists[1:]:
-        train_on(i)
+        train_on(i, settings.max_epochs)
     kept = {i: _kept_valid(nets[i], i in diverged) for i in finalists}
     chosen = min(finalists, key=lambda i: (kept[i], i))
     scores = []
@@ -624,8 +664,8 @@ def _candidate_net(build_student, loss: dict, weights, dims, n_valid: int, setti
 
 
 def _continue_settings(net, settings, name: str, weights) -> None:
-    """Make a candidate's net train on as a fit: the epochs left of ``max_epochs``, early
-    stopping from its current weights, the schedule where it is, the fit's progress bar."""
+    """Make a candidate's net train on as a fit: early stopping from its current weights,
+    the schedule where it is, the fit's progress bar."""
     objective = net.core_criterion()
     net.callbacks = training_callbacks(
         getattr(objective, "_orig_mod", objective).active_terms(),
@@ -635,7 +675,6 @@ def _continue_settings(net, settings, name: str, weights) -> None:
         f"{name} epochs alpha={weights[0]:g} beta={weights[1]:g}",
     )
     net.initialize_callbacks()
-    net.max_epochs = max(settings.max_epochs - len(net.history), 0)
 
 
 def _kept_valid(net, diverged: bool) -> float:
