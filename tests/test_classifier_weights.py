@@ -37,20 +37,24 @@ def good_teacher(digits):
 
 def test_auto_chooses_on_held_out_images_and_refits_the_choice(digits, good_teacher):
     X, y = digits
-    auto = KDClassifier(good_teacher, alpha="auto", **COMMON)
+    common = dict(COMMON, max_epochs=5)
+    auto = KDClassifier(good_teacher, alpha="auto", **common)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WeakTeacherWarning)
         auto.fit(X, y)
     search = auto.weight_search_
     assert [r["alpha"] for r in search] == [0.0, 0.1, 0.5, 1.0, 2.0]  # the default 1 times
-    # Every candidate 1 epoch; the baseline (0) and the best other to max_epochs.
-    assert sorted(r["epochs"] for r in search) == [1, 1, 1, 3, 3] and search[0]["epochs"] == 3
-    finalists = [r for r in search if r["epochs"] == 3]
+    # Every candidate 1 epoch; the baseline (0) to max_epochs; the others by successive
+    # halving: the two best to 3 epochs, the better of those to max_epochs.
+    assert sorted(r["epochs"] for r in search) == [1, 1, 3, 5, 5] and search[0]["epochs"] == 5
+    racers = [r for r in search[1:] if r["epochs"] >= 3]
+    finalists = [r for r in search if r["epochs"] == 5]
+    assert len(racers) == 2 and len(finalists) == 2
     best = min(finalists, key=lambda r: r["valid_loss"])
     assert auto.alpha_ == best["alpha"] and auto.valid_loss_ == best["valid_loss"]
     assert auto.teacher_valid_loss_ is not None and np.isfinite(auto.teacher_valid_loss_)
     # The fitted model is the fit with the chosen weight fixed, on every image.
-    fixed = KDClassifier(good_teacher, alpha=auto.alpha_, **COMMON).fit(X, y)
+    fixed = KDClassifier(good_teacher, alpha=auto.alpha_, **common).fit(X, y)
     np.testing.assert_array_equal(auto.predict_proba(X), fixed.predict_proba(X))
     assert fixed.weight_search_ is None and fixed.valid_loss_ is None
     # Deterministic under random_state.

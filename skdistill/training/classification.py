@@ -38,6 +38,7 @@ from skdistill.nn.vision import (
     to_canonical,
 )
 from skdistill.training.accelerate import compute_on_main, finish_net
+from skdistill.training.halving import halve
 from skdistill.training.net import (
     TEACHER_FEAT,
     TEACHER_PRED,
@@ -580,9 +581,11 @@ def search_weights(train, images, y, cache: dict, candidates, settings, name: st
     """Choose the loss weights among ``candidates`` on held-out images.
 
     :data:`HOLDOUT` of every class is held out (drawn under the fit's seed). Every candidate
-    trains one epoch on the rest; the baseline (``candidates[0]``: no teacher signal) and the
-    best of the others by held-out cross-entropy train on to ``max_epochs``; the lower
-    held-out cross-entropy of the two is chosen (a tie keeps the baseline), so that the
+    trains one epoch on the rest; the baseline (``candidates[0]``: no teacher signal) trains
+    on to ``max_epochs``, and the others by successive halving
+    (:func:`~skdistill.training.halving.halve`: the two best by held-out cross-entropy to
+    three epochs, the better of those to ``max_epochs``); the lower held-out cross-entropy
+    of the baseline and that one is chosen (a tie keeps the baseline), so that the
     teacher is kept only where it beats the student without it after full training. A
     candidate that diverges loses. ``train(weights, X, y, desc)`` returns a net trained one
     epoch on ``(X, y)``, starting as a fixed fit with ``weights`` would.
@@ -621,12 +624,17 @@ def search_weights(train, images, y, cache: dict, candidates, settings, name: st
             nets[i] = train(w, X_train, y_train, label(w))
 
         score(i, first)
+
+    def advance(i: int, until: int) -> None:
+        done = len(nets[i].history)
+        if np.isfinite(losses[i]) and done < until:
+            nets[i].max_epochs = until - done
+            score(i, lambda: _fit_net(nets[i], X_train, y_train, more=True))
+
+    advance(0, settings.max_epochs)
     others = sorted(range(1, len(candidates)), key=lambda i: (losses[i], i))
-    finalists = [0] + others[:1]
-    for i in finalists:
-        if np.isfinite(losses[i]) and settings.max_epochs > 1:
-            nets[i].max_epochs = settings.max_epochs - 1
-            score(i, lambda i=i: _fit_net(nets[i], X_train, y_train, more=True))
+    leader = halve(others, advance, losses.__getitem__, settings.max_epochs)
+    finalists = [0] if leader is None else [0, leader]
     chosen = min(finalists, key=lambda i: (losses[i], i))
     if not np.isfinite(losses[chosen]):
         raise FloatingPointError(

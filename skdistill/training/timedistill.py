@@ -30,6 +30,7 @@ from skdistill.losses.base import TeacherOutputs
 from skdistill.losses.timedistill import TimeDistillLoss, TimeDistillObjective
 from skdistill.nn.forecasting import FeatureRegressor
 from skdistill.training.accelerate import compute_on_main, finish_net
+from skdistill.training.halving import halve
 from skdistill.training.net import (
     DistillNet,
     TrainSettings,
@@ -66,12 +67,6 @@ from skdistill.training.teacher_memory import (
 from skdistill.training.windows import TailSplit
 
 _MB = 2**20
-# The weight search's successive halving among the distilled candidates: all train 1 epoch,
-# the DISTILLED_FINALISTS best race on to RUNG_EPOCHS, the best of those to the end. One
-# epoch ranks them noisily (ETTh1, L=720: 0.5 led 1 after it, 1 led from the second and
-# ended best); a whole second student trained to the end cost over 2x a fixed fit.
-DISTILLED_FINALISTS = 2
-RUNG_EPOCHS = 3
 
 
 @dataclass
@@ -513,10 +508,9 @@ def search_weights(
 
     ``candidates[0]`` is the baseline, the searched weight at 0 (the student without that
     teacher signal). Every candidate trains one epoch from the initial weights a fit with its
-    weights fixed would draw; then the baseline trains on to the end, the
-    :data:`DISTILLED_FINALISTS` best of the others by validation loss train on to
-    :data:`RUNG_EPOCHS` epochs, and the best of those to the end (successive halving), as a
-    fit would (``max_epochs`` counting every epoch, early stopping across the pause; each
+    weights fixed would draw; then the baseline trains on to the end, and the others by
+    successive halving (:func:`~skdistill.training.halving.halve`: the two best to three
+    epochs, the better of those to the end), each as a fit would (``max_epochs`` counting every epoch, early stopping across the pause; each
     candidate's random stream saved between its epochs, so that it is exactly that fit). Of
     the baseline and that one, the lower kept validation loss is the fit (a tie keeps the
     baseline).
@@ -590,12 +584,12 @@ def search_weights(
         and teacher_valid_loss is not None
         and teacher_valid_loss > margin * _kept_valid(nets[0], 0 in diverged)
     )
-    racers = [] if dropped else others[:DISTILLED_FINALISTS]
-    for i in racers:
-        train_on(i, min(RUNG_EPOCHS, settings.max_epochs))
-    finalists = [0] + sorted(racers, key=lambda i: (_kept_valid(nets[i], i in diverged), i))[:1]
-    for i in finalists[1:]:
-        train_on(i, settings.max_epochs)
+    leader = None
+    if not dropped:
+        leader = halve(
+            others, train_on, lambda i: _kept_valid(nets[i], i in diverged), settings.max_epochs
+        )
+    finalists = [0] if leader is None else [0, leader]
     kept = {i: _kept_valid(nets[i], i in diverged) for i in finalists}
     chosen = min(finalists, key=lambda i: (kept[i], i))
     scores = []
