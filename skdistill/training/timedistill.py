@@ -510,10 +510,10 @@ def search_weights(
     teacher signal). Every candidate trains one epoch from the initial weights a fit with its
     weights fixed would draw; then the baseline trains on to the end, and the others by
     successive halving (:func:`~skdistill.training.halving.halve`: the two best to three
-    epochs, the better of those to the end), each as a fit would (``max_epochs`` counting every epoch, early stopping across the pause; each
-    candidate's random stream saved between its epochs, so that it is exactly that fit). Of
-    the baseline and that one, the lower kept validation loss is the fit (a tie keeps the
-    baseline).
+    epochs, the better of those to the end), each as a fit would (``max_epochs`` counting
+    every epoch, early stopping across the pause; each candidate's random stream saved
+    between its epochs, so that it is exactly that fit). Of the baseline and that one, the
+    lower kept validation loss is the fit (a tie keeps the baseline).
     So distillation is kept only where it beats the student without it on validation after
     full training, not after a few epochs, where a teacher's pull often helps early and hurts
     late. All candidates read the same teacher outputs (the cache, or the per-batch
@@ -521,10 +521,10 @@ def search_weights(
 
     With ``margin`` and ``teacher_valid_loss`` given, the baseline trains on first, and a
     teacher whose validation loss exceeds ``margin`` times the baseline's kept one is
-    dropped without training the distilled candidates on: such a teacher (stale, overfitted) can
-    still lower the validation loss a little, by regularising, but in our runs that gain did
-    not carry over to new data (ETTh1, a teacher 1.5x worse: -4 % on validation, +1.4 % on
-    test), while the teachers that helped were within the margin.
+    dropped without training the distilled candidates on: such a teacher (stale,
+    overfitted) can still lower the validation loss a little, by regularising, but in our
+    runs that gain did not carry over to new data (ETTh1, a teacher 1.5x worse: -4 % on
+    validation, +1.4 % on test), while the teachers that helped were within the margin.
 
     Returns
     -------
@@ -533,8 +533,8 @@ def search_weights(
     record : dict
         ``{"chosen": (alpha, beta), "scores": [...], "dropped": bool}``, one score per
         candidate: the weights, the epochs it trained and its validation loss at the weights
-        it kept (so far, for a candidate the halving left behind); ``dropped`` tells whether the
-        teacher was dropped for exceeding ``margin``.
+        it kept (so far, for a candidate the halving left behind); ``dropped`` tells whether
+        the teacher was dropped for exceeding ``margin``.
     """
     nets, diverged, rng = {}, set(), {}
 
