@@ -40,6 +40,7 @@ from skorch.callbacks import Callback, EarlyStopping, PassthroughScoring
 from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
+from torch.utils.data import DataLoader, Subset, default_collate
 
 from skdistill._validation import check_precision
 from skdistill.exceptions import DivergenceWarning
@@ -145,6 +146,31 @@ class DistillNet(NeuralNet):
             out = self.module_(x, **fit_params)
         # The objective (spectra, KL, feature regressors) always runs in float32.
         return as_float32(out)
+
+    def get_iterator(self, dataset, training=False):
+        loader = super().get_iterator(dataset, training)
+        if (
+            type(loader) is not DataLoader
+            or loader.collate_fn is not default_collate
+            or not reads_batches(dataset)
+            or getattr(self, "accelerator", None) is not None
+        ):
+            return loader
+        # The same batches in the same order (the batch sampler, hence the random draws, is
+        # skorch's), each cut by the dataset at once instead of item by item and collated.
+        return DataLoader(
+            dataset,
+            batch_size=None,
+            sampler=loader.batch_sampler,
+            num_workers=loader.num_workers,
+            pin_memory=loader.pin_memory,
+            timeout=loader.timeout,
+            worker_init_fn=loader.worker_init_fn,
+            multiprocessing_context=loader.multiprocessing_context,
+            generator=loader.generator,
+            prefetch_factor=loader.prefetch_factor,
+            persistent_workers=loader.persistent_workers,
+        )
 
     def torch_compile(self, module, name):
         # Only the student: the objective checks its terms for finiteness in Python, and
@@ -274,6 +300,14 @@ class DistillNet(NeuralNet):
             accelerator = getattr(self, "accelerator", None)
             self.teacher.to(accelerator.device if accelerator is not None else self.device)
         return self
+
+
+def reads_batches(dataset) -> bool:
+    """Whether ``dataset``, or the dataset a ``Subset`` of it selects from, cuts a whole batch
+    when indexed with a list of indices (its ``reads_batches`` attribute)."""
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    return bool(getattr(dataset, "reads_batches", False))
 
 
 class DivergenceCheck(Callback):
