@@ -17,6 +17,7 @@ from sklearn.base import clone
 from skdistill.datasets import load_ltsf
 from skdistill.exceptions import WeakTeacherWarning
 from skdistill.forecasting import DistilledMLPForecaster, MLPForecaster
+from skdistill.training.halving import RACERS, RUNG_EPOCHS, TOLERANCE, halve
 
 L, H = 24, 4
 FH = list(range(1, H + 1))
@@ -92,26 +93,34 @@ def test_auto_weights_choose_on_validation_and_the_winner_goes_on(y):
         ).fit(y, fh=FH)
     search = auto.weight_search_
     assert [(r["alpha"], r["beta"]) for r in search] == [(w, w) for w in (0, 0.1, 0.5, 1, 2)]
-    # Successive halving: every candidate 1 epoch; the baseline (0, 0) to the end; the two
-    # best others after 1 epoch to 3 (RUNG_EPOCHS); the better of those two to the end.
-    assert sorted(r["epochs"] for r in search) == [1, 1, 3, 5, 5]
+    # Successive halving: every candidate 1 epoch; the baseline (0, 0) to the end; the others
+    # by halve()'s schedule. Replayed here with fits whose weights are fixed, trained to
+    # each epoch the schedule asks for: the search must train the same candidates as far.
     assert search[0]["epochs"] == 5
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", WeakTeacherWarning)
+        memo = {}
 
-        def fixed_valid(r, epochs):
-            weights = dict(alpha=r["alpha"], beta=r["beta"])
-            fit = distilled(teacher, **weights, max_epochs=epochs, patience=None)
-            return fit.fit(y, fh=FH).valid_loss_
+        def fixed_valid(i, epochs):
+            if (i, epochs) not in memo:
+                weights = dict(alpha=search[i]["alpha"], beta=search[i]["beta"])
+                fit = distilled(teacher, **weights, max_epochs=epochs, patience=None)
+                memo[i, epochs] = fit.fit(y, fh=FH).valid_loss_
+            return memo[i, epochs]
 
-        after_one = {i: fixed_valid(r, 1) for i, r in enumerate(search) if i}
-        racers = sorted(after_one, key=after_one.get)[:2]
-        assert sorted(i for i, r in enumerate(search) if r["epochs"] >= 3 and i) == sorted(racers)
-        after_three = {i: fixed_valid(search[i], 3) for i in racers}
-    leader = min(racers, key=after_three.get)
+        epochs = dict.fromkeys(range(1, len(search)), 1)
+        ranked = sorted(epochs, key=lambda i: (fixed_valid(i, 1), i))
+
+        def advance(i, until):
+            epochs[i] = max(epochs[i], until)
+
+        leader = halve(ranked, advance, lambda i: fixed_valid(i, epochs[i]), 5)
+    assert [r["epochs"] for r in search[1:]] == [epochs[i] for i in range(1, len(search))]
+    assert sorted(i for i in epochs if epochs[i] >= RUNG_EPOCHS) == sorted(ranked[:RACERS])
     assert search[leader]["epochs"] == 5
-    finalists = [search[0], search[leader]]
-    best = min(finalists, key=lambda r: r["valid_loss"])
+    # The leader only where it beats the student alone by more than TOLERANCE.
+    wins = search[leader]["valid_loss"] * (1 + TOLERANCE) < search[0]["valid_loss"]
+    best = search[leader] if wins else search[0]
     assert (auto.alpha_, auto.beta_) == (best["alpha"], best["beta"])
     # The chosen finalist is the fit: its epochs, its kept validation loss.
     assert len(auto.history_) == 5
@@ -132,10 +141,10 @@ def test_auto_weights_choose_on_validation_and_the_winner_goes_on(y):
 
 
 def test_auto_weights_halving_pause_keeps_early_stopping_exact(y):
-    # With early stopping, the racers pause after RUNG_EPOCHS and the leader resumes: every
-    # distilled candidate that went past its first epoch must end exactly as the fit with
-    # its weights fixed (same epochs, same kept validation loss), the pause included.
-    common = dict(COMMON, random_state=2)
+    # With early stopping, the racers pause after RUNG_EPOCHS and after every epoch of a
+    # close race, and the leader resumes: it must end exactly as the fit with its weights
+    # fixed (same epochs, same kept validation loss), the pauses included.
+    common = dict(COMMON, random_state=9)
     teacher = MLPForecaster(**common, max_epochs=10, verbose=0).fit(y, fh=FH)
     settings = dict(common, n_scales=1, max_epochs=9, patience=2, lr=0.05, verbose=0)
     with warnings.catch_warnings():
@@ -145,10 +154,13 @@ def test_auto_weights_halving_pause_keeps_early_stopping_exact(y):
         leader = max(search[1:], key=lambda r: r["epochs"])
         weights = dict(alpha=leader["alpha"], beta=leader["beta"])
         fixed = DistilledMLPForecaster(teacher=teacher, **settings, **weights).fit(y, fh=FH)
-    # This case pauses where it matters: the leader's third epoch is not its best so far,
-    # and it trains on past the pause.
-    first = list(fixed.history_[:3, "valid_loss"])
-    assert min(first) < first[2] and leader["epochs"] > 3
+    # This case pauses where it matters: the race goes on past the rung, and at one of the
+    # leader's pauses its last epoch is not its best so far; it trains on past the race.
+    valid = list(fixed.history_[:, "valid_loss"])
+    race_end = max(r["epochs"] for r in search[1:] if r is not leader)
+    pauses = range(RUNG_EPOCHS, min(race_end, leader["epochs"] - 1) + 1)
+    assert race_end > RUNG_EPOCHS and leader["epochs"] > race_end
+    assert any(min(valid[:k]) < valid[k - 1] for k in pauses)
     assert len(fixed.history_) == leader["epochs"]
     assert fixed.valid_loss_ == leader["valid_loss"]
     assert (auto.alpha_, auto.beta_) == (leader["alpha"], leader["beta"])

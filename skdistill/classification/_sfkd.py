@@ -73,11 +73,12 @@ class SFKDClassifier(BaseDistillClassifier):
         Weight of logit KD. "auto" (an option of every loss weight of every classifier):
         the weight's default times 0, 0.1, 0.5, 1 or 2, chosen on a stratified 20 % of the
         training images held out: every candidate trains 1 epoch on the rest, the one at 0
-        (no teacher signal) trains to ``max_epochs``, the two best others to 3 epochs and
-        the better of those to ``max_epochs``; the lower held-out cross-entropy of the two
-        at the end wins, and the chosen weights are then trained on every image as a fit
-        with them fixed (same draws). Several "auto" weights move together. It costs about
-        2.5 to 3 fits; ``weight_search_`` records every candidate.
+        (no teacher signal) trains to ``max_epochs``, the three best others to 3 epochs,
+        on together while within 2 % of the leader, and the leader to ``max_epochs``; the
+        leader wins if its held-out cross-entropy is more than 2 % below the baseline's,
+        and the chosen weights are then trained on every image as a fit with them fixed
+        (same draws). Several "auto" weights move together. It costs about 3 to 4 fits;
+        ``weight_search_`` records every candidate.
     beta : float or "auto", default=0.1
         Weight of the wavelet sub-band loss.
     gamma : float or "auto", default=0.1

@@ -78,14 +78,14 @@ class DistilledMLPForecaster(MLPForecaster):
         Weight of prediction-level distillation. "auto": chosen on the validation windows
         among 0, 0.1, 0.5, 1 and 2 (the paper's grid and 0: no teacher). Each candidate
         trains 1 epoch from the initial weights a fit with it fixed would draw; then the
-        student alone (0) trains on to the end, the two best other candidates to 3 epochs
-        and the better of those to the end (successive halving), each as a fit would (early
-        stopping; the search's epochs count in ``max_epochs``; each candidate on its own
-        random stream, so the winner is exactly the fit with its weights fixed), and the
-        lower kept validation MSE of the two that reached the end wins (a tie keeps 0). A
-        teacher whose validation MSE is over 1.25x the student alone's is dropped once the
-        student alone has trained (its apparent help on validation did not carry over to
-        new data in our runs). The teacher's outputs are computed once for all candidates.
+        student alone (0) trains on to the end, the three best other candidates to 3 epochs,
+        on together while within 2 % of the leader, and the leader to the end (successive
+        halving), each as a fit would (early stopping; the search's epochs count in
+        ``max_epochs``; each candidate on its own random stream, so the winner is exactly
+        the fit with its weights fixed), and the leader wins if its kept validation MSE is
+        more than 2 % below the student alone's, else 0. A teacher whose validation MSE is
+        over 1.25x the student alone's is dropped once the student alone has trained (its
+        apparent help on validation did not carry over to new data in our runs). The teacher's outputs are computed once for all candidates.
         With both "auto" the candidates are ``alpha = beta = w``; with one, the other stays
         as given. Needs ``validation_size``; on data too short for a validation window,
         "auto" is 1 (with a warning). A number fixes the weight (the paper's default: 1).

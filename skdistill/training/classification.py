@@ -38,7 +38,7 @@ from skdistill.nn.vision import (
     to_canonical,
 )
 from skdistill.training.accelerate import compute_on_main, finish_net
-from skdistill.training.halving import halve
+from skdistill.training.halving import clearly_better, halve
 from skdistill.training.net import (
     TEACHER_FEAT,
     TEACHER_PRED,
@@ -583,10 +583,11 @@ def search_weights(train, images, y, cache: dict, candidates, settings, name: st
     :data:`HOLDOUT` of every class is held out (drawn under the fit's seed). Every candidate
     trains one epoch on the rest; the baseline (``candidates[0]``: no teacher signal) trains
     on to ``max_epochs``, and the others by successive halving
-    (:func:`~skdistill.training.halving.halve`: the two best by held-out cross-entropy to
-    three epochs, the better of those to ``max_epochs``); the lower held-out cross-entropy
-    of the baseline and that one is chosen (a tie keeps the baseline), so that the
-    teacher is kept only where it beats the student without it after full training. A
+    (:func:`~skdistill.training.halving.halve`: the three best by held-out cross-entropy to
+    three epochs, on together while within 2 % of the leader, the leader to
+    ``max_epochs``); that one is chosen if its held-out cross-entropy is more than 2 %
+    below the baseline's, else the baseline, so that the teacher is kept only where it
+    clearly beats the student without it after full training. A
     candidate that diverges loses. ``train(weights, X, y, desc)`` returns a net trained one
     epoch on ``(X, y)``, starting as a fixed fit with ``weights`` would.
 
@@ -634,8 +635,8 @@ def search_weights(train, images, y, cache: dict, candidates, settings, name: st
     advance(0, settings.max_epochs)
     others = sorted(range(1, len(candidates)), key=lambda i: (losses[i], i))
     leader = halve(others, advance, losses.__getitem__, settings.max_epochs)
-    finalists = [0] if leader is None else [0, leader]
-    chosen = min(finalists, key=lambda i: (losses[i], i))
+    # The teacher is kept only where it clearly helps: a tie keeps the student alone.
+    chosen = leader if leader is not None and clearly_better(losses[leader], losses[0]) else 0
     if not np.isfinite(losses[chosen]):
         raise FloatingPointError(
             f"every candidate of the weight search diverged: lower lr (now {settings.lr:g})."

@@ -30,7 +30,7 @@ from skdistill.losses.base import TeacherOutputs
 from skdistill.losses.timedistill import TimeDistillLoss, TimeDistillObjective
 from skdistill.nn.forecasting import FeatureRegressor
 from skdistill.training.accelerate import compute_on_main, finish_net
-from skdistill.training.halving import halve
+from skdistill.training.halving import clearly_better, halve
 from skdistill.training.net import (
     DistillNet,
     TrainSettings,
@@ -509,11 +509,13 @@ def search_weights(
     ``candidates[0]`` is the baseline, the searched weight at 0 (the student without that
     teacher signal). Every candidate trains one epoch from the initial weights a fit with its
     weights fixed would draw; then the baseline trains on to the end, and the others by
-    successive halving (:func:`~skdistill.training.halving.halve`: the two best to three
-    epochs, the better of those to the end), each as a fit would (``max_epochs`` counting
+    successive halving (:func:`~skdistill.training.halving.halve`: the three best to three
+    epochs, on together while within 2 % of the leader, the leader to the end), each as a
+    fit would (``max_epochs`` counting
     every epoch, early stopping across the pause; each candidate's random stream saved
-    between its epochs, so that it is exactly that fit). Of the baseline and that one, the
-    lower kept validation loss is the fit (a tie keeps the baseline).
+    between its epochs, so that it is exactly that fit). That one is the fit if its kept
+    validation loss is more than 2 % below the baseline's, else the baseline (a smaller lead
+    is a tie: :func:`~skdistill.training.halving.clearly_better`).
     So distillation is kept only where it beats the student without it on validation after
     full training, not after a few epochs, where a teacher's pull often helps early and hurts
     late. All candidates read the same teacher outputs (the cache, or the per-batch
@@ -591,7 +593,8 @@ def search_weights(
         )
     finalists = [0] if leader is None else [0, leader]
     kept = {i: _kept_valid(nets[i], i in diverged) for i in finalists}
-    chosen = min(finalists, key=lambda i: (kept[i], i))
+    # The teacher is kept only where it clearly helps: a tie keeps the student alone.
+    chosen = leader if leader is not None and clearly_better(kept[leader], kept[0]) else 0
     scores = []
     for i, net in nets.items():
         a, b = candidates[i]
