@@ -85,10 +85,11 @@ class DistilledMLPForecaster(MLPForecaster):
         the fit with its weights fixed), and the leader wins if its kept validation MSE is
         more than 2 % below the student alone's, else 0. A teacher whose validation MSE is
         over 1.25x the student alone's is dropped once the student alone has trained (its
-        apparent help on validation did not carry over to new data in our runs). The teacher's outputs are computed once for all candidates.
-        With both "auto" the candidates are ``alpha = beta = w``; with one, the other stays
-        as given. Needs ``validation_size``; on data too short for a validation window,
-        "auto" is 1 (with a warning). A number fixes the weight (the paper's default: 1).
+        apparent help on validation did not carry over to new data in our runs). The
+        teacher's outputs are computed once for all candidates. With both "auto" the
+        candidates are ``alpha = beta = w``; with one, the other stays as given. Needs
+        ``validation_size``; on data too short for a validation window, "auto" is 1 (with a
+        warning). A number fixes the weight (the paper's default: 1).
     beta : float or "auto", default="auto"
         Weight of feature-level distillation; "auto" as for ``alpha``.
     temperature : float, default=0.5

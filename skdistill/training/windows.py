@@ -63,31 +63,28 @@ class _Windows(Dataset):
     reads_batches = True
 
     def _teacher_entries(self, i: int) -> dict:
-        teacher = self.teacher
-        if teacher is None or i >= self.n_cached:
+        if self.teacher is None or i >= self.n_cached:
             return {}
-        out = {}
         # .float() is a no-op (the row itself) for a float32 cache.
-        if teacher.pred is not None:
-            out[TEACHER_PRED] = teacher.pred[i].float()
-        if teacher.features:
-            # A list collates to a list of batched tensors: one per teacher, typed, in order.
-            out[TEACHER_FEAT] = [f[i].float() for f in teacher.features]
-        return out
+        return self._read_teacher(lambda rows: rows[i].float())
 
     def _teacher_batch(self, idx: np.ndarray) -> dict:
-        teacher = self.teacher
         n_cached = self.n_cached
-        if teacher is None or not len(idx) or idx.min() >= n_cached:
+        if self.teacher is None or not len(idx) or idx.min() >= n_cached:
             return {}
         if idx.max() >= n_cached:
             # Items with and without entries do not collate either; TailSplit never mixes them.
             raise RuntimeError("a batch mixes windows with and without cached teacher outputs")
-        out = {}
+        return self._read_teacher(lambda rows: _rows(rows, idx))
+
+    def _read_teacher(self, read) -> dict:
+        """The teacher entries, each cached array read by ``read`` (an item's or a batch's)."""
+        teacher, out = self.teacher, {}
         if teacher.pred is not None:
-            out[TEACHER_PRED] = _rows(teacher.pred, idx)
+            out[TEACHER_PRED] = read(teacher.pred)
         if teacher.features:
-            out[TEACHER_FEAT] = [_rows(f, idx) for f in teacher.features]
+            # A list collates to a list of batched tensors: one per teacher, typed, in order.
+            out[TEACHER_FEAT] = [read(f) for f in teacher.features]
         return out
 
     @property
