@@ -213,6 +213,40 @@ def test_gffl_hand_computed_2x2_weights() -> None:
     assert gffl(x, torch.zeros_like(x), mode="complex", sigma=0.5).item() == pytest.approx(want)
 
 
+def _gffl_full_spectrum(s, t, sigma, mode, highpass):
+    """The docstring's formula, term by term over the whole fftn grid."""
+    dims = tuple(range(2, s.ndim))
+    freqs = [torch.fft.fftfreq(n, dtype=s.dtype) for n in s.shape[2:]]
+    r2 = sum(
+        f.reshape([-1 if i == k else 1 for i in range(len(freqs))]) ** 2
+        for k, f in enumerate(freqs)
+    )
+    g = torch.exp(-r2 / (2 * sigma**2))
+    g = 1 - g if highpass else g
+    xs, xt = (torch.fft.fftn(m, dim=dims, norm="ortho") for m in (s, t))
+    sq = (xs.abs() - xt.abs()) ** 2 if mode == "amplitude" else (xs - xt).abs() ** 2
+    return ((sq * g).sum(dim=dims) / g.sum()).mean()
+
+
+@pytest.mark.parametrize("shape", [(5, 8), (6, 7), (3, 1), (2, 2), (9,), (8,), (1, 4)])
+@pytest.mark.parametrize("mode", ["amplitude", "complex"])
+@pytest.mark.parametrize("highpass", [False, True])
+def test_gffl_half_spectrum_equals_full_spectrum(gen, shape, mode, highpass) -> None:
+    # gffl sums over rfftn's half spectrum with mirrored bins counted twice: it must equal the
+    # sum over every bin of fftn, for odd and even sides (the Nyquist bin has no mirror).
+    if highpass and math.prod(shape) == 1:
+        return
+    s, t = _randn(gen, 2, 3, *shape), _randn(gen, 2, 3, *shape)
+    s.requires_grad_(True)
+    got = gffl(s, t, sigma=0.3, mode=mode, highpass=highpass)
+    (grad,) = torch.autograd.grad(got, s)
+    s2 = s.detach().clone().requires_grad_(True)
+    want = _gffl_full_spectrum(s2, t, 0.3, mode, highpass)
+    (want_grad,) = torch.autograd.grad(want, s2)
+    assert got.item() == pytest.approx(want.item(), rel=1e-10, abs=1e-10)
+    torch.testing.assert_close(grad, want_grad, rtol=1e-8, atol=1e-10)
+
+
 def test_gffl_1d_equals_2d_with_unit_height(gen) -> None:
     a, b = _randn(gen, 2, 3, 16), _randn(gen, 2, 3, 16)
     for mode in ("amplitude", "complex"):
@@ -362,6 +396,39 @@ def test_ds2s_errors(gen) -> None:
         ds2s(wavelet_subbands(_randn(gen, 1, 3, 8, 8), levels=1))
     with pytest.raises(ValueError, match="shape"):
         ds2s(wavelet_subbands(_randn(gen, 1, 2, 8, 8), levels=2))  # wrong channel count
+
+
+@pytest.mark.parametrize("grid", [(8, 8), (4, 4), (2, 4), (1, 3), (3, 5), (8,), (2,), (64,)])
+def test_ds2s_dense_circular_paths_equal_conv_and_fft(gen, grid) -> None:
+    # Small grids apply the depthwise conv and the global filter as circulant matmuls; they must
+    # equal the circularly padded conv and the rfftn formula, values and gradients alike.
+    from skdistill.nn.vision.ds2s import _GlobalFilter, _LocalRefine
+
+    torch.manual_seed(0)
+    local = _LocalRefine(3, len(grid)).double()
+    glob = _GlobalFilter(3, grid).double()
+    with torch.no_grad():
+        glob.weight.normal_()
+    dims = tuple(range(-len(grid), 0))
+
+    def fft_filter(x):
+        spec = torch.fft.rfftn(x, dim=dims, norm="ortho")
+        filt = torch.view_as_complex(glob.weight)
+        return x + torch.fft.irfftn(filt * spec, s=grid, dim=dims, norm="ortho")
+
+    for dense, reference, params in (
+        (local._depthwise, local.depthwise, list(local.depthwise.parameters())),
+        (glob, fft_filter, [glob.weight]),
+    ):
+        x = _randn(gen, 2, 3, *grid).requires_grad_(True)
+        probe = _randn(gen, 2, 3, *grid)
+        got = dense(x)
+        want = reference(x)
+        torch.testing.assert_close(got, want, rtol=1e-10, atol=1e-10)
+        got_grads = torch.autograd.grad((got * probe).sum(), [x, *params])
+        want_grads = torch.autograd.grad((want * probe).sum(), [x, *params])
+        for g, w in zip(got_grads, want_grads, strict=True):
+            torch.testing.assert_close(g, w, rtol=1e-10, atol=1e-10)
 
 
 # --------------------------------------------------------------------------- SFKDLoss

@@ -25,8 +25,9 @@ for ``k = 0 .. N/2 - 1``, and the synthesis step that inverts it is::
 grid ``(H / 2^l, W / 2^l)``. The output order is PyWavelets' ``wavedec2`` order
 ``[LL_L, (H_L, V_L, D_L), ..., (H_1, V_1, D_1)]``. ``ptwt`` 1.0.1 offers no ``"periodization"``
 mode (its ``"periodic"`` is PyWavelets' redundant ``"periodic"`` mode with larger outputs), so the
-transform is implemented here with a circular index gather and a strided window product
-(analysis) or a window product plus a circular ``index_add`` (synthesis).
+transform is implemented here as sums of scaled strided views of the signal along any axis
+(analysis, after a circular index gather unless the filter has two taps) and their inverse (a
+circular ``index_add``; two taps only interleave).
 
 1-D path [ours]: a (B, C, L) tensor is transformed along its last axis, in ``pywt.wavedec`` order
 ``[cA_L, cD_L, ..., cD_1]`` (vector features of MLP students, see :mod:`skdistill.losses.sfkd`).
@@ -35,7 +36,6 @@ transform is implemented here with a circular index gather and a strided window 
 from __future__ import annotations
 
 import functools
-import math
 import numbers
 from collections.abc import Sequence
 
@@ -114,61 +114,65 @@ def _filter_table(wavelet: str) -> tuple[tuple[float, ...], ...]:
     return tuple(w.dec_lo), tuple(w.dec_hi), tuple(w.rec_lo), tuple(w.rec_hi)
 
 
-def _filter_bank(wavelet: str, synthesis: bool, like: Tensor) -> Tensor:
-    """(2, F) tensor of the low/high analysis (or synthesis) filters in ``like``'s dtype/device."""
-    table = _filter_table(wavelet)
-    pair = table[2:] if synthesis else table[:2]
-    return torch.tensor(pair, dtype=like.dtype, device=like.device)
+# Why sums of scaled strided views, not an einsum or conv1d: the filters have 2 to ~20 taps, so
+# any matmul form has an inner dimension of 2 (the einsum became batched 2 x 2 matmuls plus copies
+# of moved axes, a third of an SFKD loss step) and conv1d over many short rows is slower still.
+# Scaled views are elementwise and work along any axis, so the 2-D step moves no axes.
+def _weighted_sum(coefs: Sequence[float], terms: Sequence[Tensor]) -> Tensor:
+    out = coefs[0] * terms[0]
+    for c, t in zip(coefs[1:], terms[1:], strict=True):
+        out = out.add(t, alpha=c)
+    return out
 
 
-def _analysis_last(x: Tensor, bank: Tensor) -> Tensor:
-    """One periodized analysis step along the last axis: (..., N) -> (..., 2, N/2)."""
-    n, f = x.shape[-1], bank.shape[-1]
+def _analysis(
+    x: Tensor, lo: Sequence[float], hi: Sequence[float], dim: int
+) -> tuple[Tensor, Tensor]:
+    """One periodized analysis step along ``dim`` (negative): ``(a, d)``, each half as long."""
+    n, f = x.shape[dim], len(lo)
     if f == 2 and n % 2 == 0:
-        # Haar (the default): the index below is the identity and the windows are the pairs,
-        # a view. The gather and its scatter-add backward were 6 % of an SFKD epoch.
-        windows = x.unflatten(-1, (n // 2, 2))
+        # Haar (the default): the circular index below is the identity, the windows the pairs.
+        taps = x.unflatten(dim, (n // 2, 2)).unbind(dim)
     else:
-        # xp[p] = x[(p + 1 - F/2) mod N]; cross-correlating with the flipped filter at stride 2
-        # then gives a[k] = sum_j h[j] x[(2k + F/2 - j) mod N] (also when F > N: the index
-        # wraps again).
+        # xp[p] = x[(p + 1 - F/2) mod N]; its stride-2 windows give
+        # a[k] = sum_j h[j] x[(2k + F/2 - j) mod N] (also when F > N: the index wraps again).
         idx = torch.remainder(torch.arange(n + f - 2, device=x.device) + 1 - f // 2, n)
-        windows = x.index_select(-1, idx).unfold(-1, f, 2)  # (..., N/2, F), a strided view
-    # An einsum, not conv1d: conv1d over many short rows is ~10x slower on CPU.
-    return torch.einsum("...kf,bf->...bk", windows, bank.flip(-1))
+        taps = x.index_select(dim, idx).unfold(dim, f, 2).unbind(-1)  # views, window axis last
+    # Tap j of a window meets h[F - 1 - j]: the correlation flips the filter.
+    return _weighted_sum(lo[::-1], taps), _weighted_sum(hi[::-1], taps)
 
 
-def _synthesis_last(c: Tensor, bank: Tensor) -> Tensor:
-    """One periodized synthesis step along the last axis: (..., 2, M) -> (..., 2M)."""
-    lead, m = c.shape[:-2], c.shape[-1]
-    n, f, rows = 2 * m, bank.shape[-1], math.prod(c.shape[:-2])
-    # up[2k + j] = a[k] h~[j] + d[k] g~[j], folded circularly: x[(p + 1 - F/2) mod N] += up[p].
-    # An einsum plus one index_add: conv_transpose1d on many short rows is ~10x slower on CPU.
-    contrib = torch.einsum("rbm,bf->rmf", c.reshape(rows, 2, m), bank)
+def _synthesis(a: Tensor, d: Tensor, lo: Sequence[float], hi: Sequence[float], dim: int) -> Tensor:
+    """One periodized synthesis step along ``dim`` (negative): the inverse of :func:`_analysis`."""
+    m, f = a.shape[dim], len(lo)
+    # up[2k + j] = a[k] h~[j] + d[k] g~[j], with (k, j) as two axes at dim - 1, dim.
+    up = torch.stack([_weighted_sum((lo[j], hi[j]), (a, d)) for j in range(f)], dim=dim)
     if f == 2:
-        # Haar: the fold below puts up[p] at p, once each; a reshape is the same sum.
-        return contrib.reshape(*lead, n)
-    pos = 2 * torch.arange(m, device=c.device)[:, None] + torch.arange(f, device=c.device)
-    idx = torch.remainder(pos + 1 - f // 2, n).reshape(-1)
-    x = contrib.new_zeros(rows, n).index_add(-1, idx, contrib.reshape(rows, m * f))
-    return x.reshape(*lead, n)
+        # Haar: the circular fold below puts up[p] at p, once each; interleaving is the sum.
+        return up.flatten(dim - 1, dim)
+    # Folded circularly: x[(p + 1 - F/2) mod N] += up[p].
+    pos = 2 * torch.arange(m, device=a.device)[:, None] + torch.arange(f, device=a.device)
+    idx = torch.remainder(pos + 1 - f // 2, 2 * m).reshape(-1)
+    shape = list(a.shape)
+    shape[dim] = 2 * m
+    return a.new_zeros(shape).index_add(dim, idx, up.flatten(dim - 1, dim))
 
 
-def _dwt2_level(x: Tensor, bank: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
+def _dwt2_level(
+    x: Tensor, lo: Sequence[float], hi: Sequence[float]
+) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
     """One 2-D step on (..., H, W): LL and PyWavelets' (cH, cV, cD)."""
-    y = _analysis_last(x, bank)  # (..., H, 2[col band], W/2)
-    z = _analysis_last(y.movedim(-3, -1), bank)  # (..., 2[col], W/2, 2[row band], H/2)
-    z = z.movedim(-2, -4).transpose(-1, -2)  # (..., 2[row], 2[col], H/2, W/2)
-    # Row band = axis -2. cH = detail along rows (pywt key "da"), cV = detail along columns ("ad").
-    return z[..., 0, 0, :, :], (z[..., 1, 0, :, :], z[..., 0, 1, :, :], z[..., 1, 1, :, :])
+    col_a, col_d = _analysis(x, lo, hi, -1)
+    ll, h = _analysis(col_a, lo, hi, -2)  # cH: detail along the rows (axis -2)
+    v, d = _analysis(col_d, lo, hi, -2)  # cV: detail along the columns
+    return ll, (h, v, d)
 
 
-def _idwt2_level(ll: Tensor, h: Tensor, v: Tensor, d: Tensor, bank: Tensor) -> Tensor:
+def _idwt2_level(
+    ll: Tensor, h: Tensor, v: Tensor, d: Tensor, lo: Sequence[float], hi: Sequence[float]
+) -> Tensor:
     """Inverse of :func:`_dwt2_level`."""
-    z = torch.stack([torch.stack([ll, v], dim=-3), torch.stack([h, d], dim=-3)], dim=-4)
-    y = _synthesis_last(z.transpose(-3, -2), bank)  # columns: (..., 2[row], H/2, W)
-    x = _synthesis_last(y.movedim(-1, -3), bank)  # rows: (..., W, H)
-    return x.transpose(-1, -2)
+    return _synthesis(_synthesis(ll, h, lo, hi, -2), _synthesis(v, d, lo, hi, -2), lo, hi, -1)
 
 
 def wavelet_subbands(x: Tensor, *, wavelet: str = "haar", levels: int = 2) -> list:
@@ -212,15 +216,14 @@ def wavelet_subbands(x: Tensor, *, wavelet: str = "haar", levels: int = 2) -> li
     nd = check_map(x, "x")
     levels = check_int(levels, "levels")
     check_grid(x.shape[-nd:], levels)
-    bank = _filter_bank(check_wavelet(wavelet), False, x)
+    lo, hi = _filter_table(check_wavelet(wavelet))[:2]
     details: list = []
     approx = x
     for _ in range(levels):
         if nd == 2:
-            approx, det = _dwt2_level(approx, bank)
+            approx, det = _dwt2_level(approx, lo, hi)
         else:
-            y = _analysis_last(approx, bank)
-            approx, det = y[..., 0, :], y[..., 1, :]
+            approx, det = _analysis(approx, lo, hi, -1)
         details.append(det)
     return [approx, *details[::-1]]
 
@@ -258,7 +261,7 @@ def inverse_wavelet_subbands(coeffs: Sequence, *, wavelet: str = "haar") -> Tens
         )
     approx = coeffs[0]
     nd = check_map(approx, "coeffs[0]")
-    bank = _filter_bank(check_wavelet(wavelet), True, approx)
+    lo, hi = _filter_table(check_wavelet(wavelet))[2:]
     for i, det in enumerate(coeffs[1:], start=1):
         parts = tuple(det) if nd == 2 and isinstance(det, tuple | list) else (det,)
         if len(parts) != (3 if nd == 2 else 1) or any(
@@ -270,9 +273,9 @@ def inverse_wavelet_subbands(coeffs: Sequence, *, wavelet: str = "haar") -> Tens
                 "it combines with)"
             )
         if nd == 2:
-            approx = _idwt2_level(approx, *parts, bank)
+            approx = _idwt2_level(approx, *parts, lo, hi)
         else:
-            approx = _synthesis_last(torch.stack([approx, parts[0]], dim=-2), bank)
+            approx = _synthesis(approx, parts[0], lo, hi, -1)
     return approx
 
 
