@@ -398,10 +398,13 @@ def test_ds2s_errors(gen) -> None:
         ds2s(wavelet_subbands(_randn(gen, 1, 2, 8, 8), levels=2))  # wrong channel count
 
 
-@pytest.mark.parametrize("grid", [(8, 8), (4, 4), (2, 4), (1, 3), (3, 5), (8,), (2,), (64,)])
+@pytest.mark.parametrize(
+    "grid", [(8, 8), (4, 4), (2, 4), (1, 3), (3, 5), (8,), (2,), (64,), (16, 8), (65,)]
+)
 def test_ds2s_dense_circular_paths_equal_conv_and_fft(gen, grid) -> None:
     # Small grids apply the depthwise conv and the global filter as circulant matmuls; they must
-    # equal the circularly padded conv and the rfftn formula, values and gradients alike.
+    # equal the circularly padded conv and the rfftn formula, values and gradients alike (the
+    # last two grids, over 64 points, take the conv / FFT path itself).
     from skdistill.nn.vision.ds2s import _GlobalFilter, _LocalRefine
 
     torch.manual_seed(0)
