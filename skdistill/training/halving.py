@@ -16,10 +16,9 @@ one, chose 0.5/0.5 there. Training every candidate to the end chooses best but c
 twice a fixed fit with a strong teacher, and so did racing close leaders without a bound
 (2.06x: 1/1 and 2/2 stayed within 2 % to the end); this schedule spends extra epochs only
 where the leaders are close, and at most to the sixth. The numbers (3 racers, 3 epochs,
-2 %, 6 epochs) were set after seeing those cases;
-under TimeDistill's schedule (the learning rate halved every epoch from the second) three
-epochs take the step size down to a quarter. Plain Python: the searches pass in how to
-train and how to score.
+2 %, 6 epochs) were set after seeing those cases; under TimeDistill's schedule (the learning
+rate halved every epoch from the second) three epochs take the step size down to a quarter.
+Plain Python: the searches pass in how to train and how to score.
 """
 
 from __future__ import annotations

@@ -73,13 +73,29 @@ DS2S_MODES = ("full", "light", "none")
 _DENSE_MAX = 64
 
 
+def _flat_lags(lags: Tensor, grid: tuple[int, ...]) -> Tensor:
+    """Flat grid index of the offsets ``lags`` (..., ndim), each taken mod the grid."""
+    strides = torch.tensor([math.prod(grid[i + 1 :]) for i in range(len(grid))])
+    return (torch.remainder(lags, torch.tensor(grid)) * strides).sum(-1)
+
+
 @functools.lru_cache(maxsize=32)
 def _lag_index(grid: tuple[int, ...]) -> Tensor:
     """``(n, n)`` flat index of the circular lag ``(p - q) mod grid`` between grid points."""
     coords = torch.cartesian_prod(*(torch.arange(g) for g in grid)).reshape(-1, len(grid))
-    lag = torch.remainder(coords[:, None, :] - coords[None, :, :], torch.tensor(grid))
-    strides = torch.tensor([math.prod(grid[i + 1 :]) for i in range(len(grid))])
-    return (lag * strides).sum(-1)
+    return _flat_lags(coords[:, None, :] - coords[None, :, :], grid)
+
+
+@functools.lru_cache(maxsize=32)
+def _tap_lags(grid: tuple[int, ...]) -> Tensor:
+    """Flat lag of each tap of a 3-wide circular cross-correlation, in the weight's order.
+
+    Tap ``a`` (offset ``a - 1``) reads ``x[p + a - 1]``, so the convolution kernel holds it at
+    lag ``1 - a``; taps that wrap onto the same lag on a grid side < 3 add up, as circular
+    padding makes them.
+    """
+    taps = torch.cartesian_prod(*(torch.arange(3) for _ in grid)).reshape(-1, len(grid))
+    return _flat_lags(1 - taps, grid)
 
 
 def _circular_convolve(x: Tensor, kernel: Tensor) -> Tensor:
@@ -116,18 +132,10 @@ class _LocalRefine(nn.Module):
         grid = tuple(x.shape[2:])
         if math.prod(grid) > _DENSE_MAX:
             return self.depthwise(x)
-        # The same circular cross-correlation: tap a (offset a - 1) of the 3-wide window reads
-        # x[p + a - 1], i.e. the convolution kernel holds it at lag 1 - a (taps that wrap onto
-        # the same lag on a grid side < 3 add up, as circular padding makes them).
-        lags = [torch.remainder(1 - torch.arange(3), g) for g in grid]
-        strides = [math.prod(grid[i + 1 :]) for i in range(len(grid))]
-        pos = sum(
-            lag.reshape([-1 if i == d else 1 for i in range(len(grid))]) * stride
-            for d, (lag, stride) in enumerate(zip(lags, strides, strict=True))
-        ).reshape(-1)
         channels = x.shape[1]
+        # The same circular cross-correlation, as a full-grid convolution kernel.
         kernel = self.depthwise.weight.new_zeros(channels, math.prod(grid)).index_add(
-            1, pos.to(x.device), self.depthwise.weight.reshape(channels, -1)
+            1, _tap_lags(grid).to(x.device), self.depthwise.weight.reshape(channels, -1)
         )
         bias = self.depthwise.bias.reshape(channels, *([1] * len(grid)))
         return _circular_convolve(x, kernel.reshape(channels, *grid)) + bias
